@@ -1,0 +1,36 @@
+// bazaar-fcgi: the REST API as a FastCGI responder behind nginx.
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "bazaar/config.hpp"
+#include "bazaar/log.hpp"
+#include "bazaar/metrics.hpp"
+#include "bazaar/redis.hpp"
+#include "routes.hpp"
+#include "server.hpp"
+
+int main() {
+    using namespace bazaar;
+    Config config;
+    try {
+        config = Config::load();
+    } catch (const ConfigError& e) {
+        std::fprintf(stderr, "bazaar-fcgi: %s\n", e.what());
+        return 2;
+    }
+    log::init("bazaar-fcgi", log::parse_level(config.log_level));
+    try {
+        load_scripts(config.lua_dir);
+        http::Router router;
+        http::register_all_routes(router);
+        std::filesystem::create_directories(config.var_dir + "/run");
+        metrics::open(config.var_dir + "/run/metrics.shm", router.metric_names());
+        http::Server server(config, router);
+        return server.run();
+    } catch (const std::exception& e) {
+        log::error("bazaar-fcgi failed to start", {{"error", e.what()}});
+        return 1;
+    }
+}

@@ -1,0 +1,75 @@
+// Configuration, read once at start-up from the environment, with `.env`
+// (development) underneath it: a variable set in the environment wins over
+// the file. Every variable is declared in config.cpp's table with its default
+// and a one-line description; `.env.example` lists the same table and a unit
+// test keeps the two in step. A bad value stops start-up with a ConfigError
+// whose one-line message names the variable.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace bazaar {
+
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct ConfigVar {
+    const char* name;
+    const char* default_value;
+    const char* description;
+};
+
+// The declared variables, in the order `.env.example` lists them.
+const std::vector<ConfigVar>& config_vars();
+
+struct Config {
+    std::string app_env;  // development | test | production
+    std::string log_level;
+    std::string var_dir;
+    std::string lua_dir;
+    std::string migrations_dir;
+
+    int http_port = 0;
+
+    std::string pg_host;
+    int pg_port = 0;
+    std::string pg_db;
+    std::string pg_user;
+    std::string pg_password;
+    int pg_timeout_ms = 0;  // connect and statement timeout
+
+    std::string redis_host;
+    int redis_port = 0;
+    int redis_timeout_ms = 0;
+
+    std::string fcgi_socket;  // unix socket path of this bazaar-fcgi process
+    int fcgi_threads = 0;
+    std::size_t json_body_limit = 0;
+
+    int ws_port = 0;
+    int worker_threads = 0;
+
+    std::string seed_admin_password;
+    std::string seed_user_password;
+
+    // Connection string for libpq, with timeouts that keep a dead server from
+    // hanging a request thread forever.
+    std::string pg_conninfo() const;
+
+    // Loads `.env` from `env_file` (missing file is fine) and the process
+    // environment. Throws ConfigError on the first bad value.
+    static Config load(const std::string& env_file = ".env");
+    // Same, from explicit key/value pairs (tests).
+    static Config from_map(const std::map<std::string, std::string>& values);
+};
+
+// Parses KEY=VALUE lines (comments, blank lines, optional quotes, `export `).
+std::map<std::string, std::string> parse_env_file(const std::string& text);
+
+}  // namespace bazaar

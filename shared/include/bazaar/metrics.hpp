@@ -1,0 +1,44 @@
+// Process-shared request metrics for Prometheus.
+//
+// nginx spreads requests over several bazaar-fcgi processes, and a scrape of
+// /metrics lands on one of them, so the counters live in one shared-memory
+// file (var/run/metrics.shm) that every fcgi process on the host maps. The
+// hot path is a few relaxed atomic adds: no lock, no syscall, no Redis.
+//
+// Layout (all uint64, fixed at open from the route table):
+//   header | requests[route][status slot] | latency buckets[route][bucket]
+//          | latency sum µs[route] | named counters[kCounterCount]
+// The header holds a hash of the route table and counter names; a process
+// that finds a different hash (a new binary) re-initialises the file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bazaar::metrics {
+
+enum class Counter : int {
+    kCacheHit = 0,
+    kCacheMiss,
+    kCacheBypass,
+    kRateLimited,
+    kCount,  // keep last
+};
+
+// Maps the file at `path` (created if missing), or private memory when `path`
+// is empty (tests, single process). Throws std::runtime_error on failure.
+void open(const std::string& path, const std::vector<std::string>& route_names);
+
+void observe_request(std::size_t route, int status, double seconds);
+void inc(Counter c, std::uint64_t n = 1);
+std::uint64_t counter_value(Counter c);
+std::uint64_t request_count(std::size_t route, int status);
+
+// Prometheus text exposition of everything above.
+std::string render();
+
+// Bucket bounds in seconds (the last bucket is +Inf).
+const std::vector<double>& latency_buckets();
+
+}  // namespace bazaar::metrics

@@ -1,0 +1,37 @@
+// Users: the rules for email, username and password, and the rows. The
+// password hash never leaves this module (User has no such field).
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+
+#include "bazaar/pg.hpp"
+
+namespace bazaar::users {
+
+struct User {
+    std::string id;
+    std::string email;
+    std::string username;
+    std::string role;  // "user" | "admin"
+    std::string created_at;  // RFC 3339
+};
+
+nlohmann::json to_json(const User& u);
+
+// Each throws Error(kValidationFailed) naming the field.
+std::string normalize_email(std::string_view email);
+void validate_username(std::string_view username);
+void validate_password(std::string_view password, const char* field = "password");
+
+// Creates a user (hashing the password). Throws Error(kConflict) when the
+// email is taken.
+User create_user(Pg& pg, std::string_view email, std::string_view username,
+                 std::string_view password, const std::string& role);
+// Creates the user, or when the email exists returns it unchanged.
+User ensure_user(Pg& pg, std::string_view email, std::string_view username,
+                 std::string_view password, const std::string& role);
+std::optional<User> find_by_email(pqxx::transaction_base& tx, std::string_view email);
+
+}  // namespace bazaar::users

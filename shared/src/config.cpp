@@ -1,0 +1,170 @@
+#include "bazaar/config.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace bazaar {
+
+const std::vector<ConfigVar>& config_vars() {
+    static const std::vector<ConfigVar> vars = {
+        {"APP_ENV", "development", "development | test | production"},
+        {"LOG_LEVEL", "info", "debug | info | warn | error"},
+        {"BAZAAR_VAR_DIR", "var", "runtime data: databases, sockets, logs, media, mail"},
+        {"BAZAAR_LUA_DIR", "lua", "folder of the Redis scripts, loaded by file name"},
+        {"BAZAAR_MIGRATIONS_DIR", "migrations", "folder of the SQL migrations"},
+        {"HTTP_PORT", "8080", "port nginx listens on (loopback)"},
+        {"PG_HOST", "127.0.0.1", "Postgres host"},
+        {"PG_PORT", "15432", "Postgres port"},
+        {"PG_DB", "bazaar", "Postgres database"},
+        {"PG_USER", "postgres", "Postgres user"},
+        {"PG_PASSWORD", "", "Postgres password (empty: trust auth on loopback)"},
+        {"PG_TIMEOUT_MS", "1500", "Postgres connect and statement timeout"},
+        {"REDIS_HOST", "127.0.0.1", "Redis host"},
+        {"REDIS_PORT", "16379", "Redis port"},
+        {"REDIS_TIMEOUT_MS", "500", "Redis connect and command timeout"},
+        {"FCGI_PROCESSES", "2", "number of bazaar-fcgi processes scripts/stack starts"},
+        {"FCGI_THREADS", "16", "handler threads per bazaar-fcgi process"},
+        {"FCGI_SOCKET", "var/run/fcgi-0.sock", "unix socket of one bazaar-fcgi process"},
+        {"JSON_BODY_LIMIT", "1048576", "largest JSON request body in bytes (413 above)"},
+        {"WS_PORT", "8090", "port bazaar-ws listens on (loopback, behind nginx)"},
+        {"WORKER_THREADS", "4", "job threads per bazaar-worker process"},
+        {"SEED_ADMIN_PASSWORD", "admin-password-1", "password of admin@example.com (bazaar seed)"},
+        {"SEED_USER_PASSWORD", "user-password-1", "password of user1..5@example.com (bazaar seed)"},
+    };
+    return vars;
+}
+
+std::map<std::string, std::string> parse_env_file(const std::string& text) {
+    std::map<std::string, std::string> out;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        auto first = line.find_first_not_of(" \t");
+        if (first == std::string::npos || line[first] == '#') continue;
+        line = line.substr(first);
+        if (line.rfind("export ", 0) == 0) line = line.substr(7);
+        auto eq = line.find('=');
+        if (eq == std::string::npos) continue;
+        std::string key = line.substr(0, eq);
+        while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) key.pop_back();
+        std::string value = line.substr(eq + 1);
+        while (!value.empty() && (value.back() == '\r' || value.back() == ' ')) value.pop_back();
+        if (value.size() >= 2 &&
+            ((value.front() == '"' && value.back() == '"') ||
+             (value.front() == '\'' && value.back() == '\''))) {
+            value = value.substr(1, value.size() - 2);
+        }
+        out[key] = value;
+    }
+    return out;
+}
+
+namespace {
+
+class Reader {
+public:
+    explicit Reader(const std::map<std::string, std::string>& values) : values_(values) {}
+
+    std::string str(const char* name) const {
+        auto it = values_.find(name);
+        if (it != values_.end()) return it->second;
+        for (const auto& v : config_vars())
+            if (std::string(v.name) == name) return v.default_value;
+        throw ConfigError(std::string(name) + ": not a declared configuration variable");
+    }
+
+    long integer(const char* name, long lo, long hi) const {
+        std::string s = str(name);
+        long v = 0;
+        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi) {
+            throw ConfigError(std::string(name) + ": expected an integer between " +
+                              std::to_string(lo) + " and " + std::to_string(hi) + ", got '" + s +
+                              "'");
+        }
+        return v;
+    }
+
+    std::string one_of(const char* name, std::initializer_list<const char*> allowed) const {
+        std::string s = str(name);
+        std::string list;
+        for (const char* a : allowed) {
+            if (s == a) return s;
+            list += list.empty() ? a : std::string(", ") + a;
+        }
+        throw ConfigError(std::string(name) + ": expected one of " + list + ", got '" + s + "'");
+    }
+
+private:
+    const std::map<std::string, std::string>& values_;
+};
+
+std::string quote_conninfo(const std::string& v) {
+    std::string out = "'";
+    for (char c : v) {
+        if (c == '\'' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "'";
+}
+
+}  // namespace
+
+Config Config::from_map(const std::map<std::string, std::string>& values) {
+    Reader r(values);
+    Config c;
+    c.app_env = r.one_of("APP_ENV", {"development", "test", "production"});
+    c.log_level = r.one_of("LOG_LEVEL", {"debug", "info", "warn", "error"});
+    c.var_dir = r.str("BAZAAR_VAR_DIR");
+    c.lua_dir = r.str("BAZAAR_LUA_DIR");
+    c.migrations_dir = r.str("BAZAAR_MIGRATIONS_DIR");
+    c.http_port = static_cast<int>(r.integer("HTTP_PORT", 1, 65535));
+    c.pg_host = r.str("PG_HOST");
+    c.pg_port = static_cast<int>(r.integer("PG_PORT", 1, 65535));
+    c.pg_db = r.str("PG_DB");
+    c.pg_user = r.str("PG_USER");
+    c.pg_password = r.str("PG_PASSWORD");
+    c.pg_timeout_ms = static_cast<int>(r.integer("PG_TIMEOUT_MS", 100, 600000));
+    c.redis_host = r.str("REDIS_HOST");
+    c.redis_port = static_cast<int>(r.integer("REDIS_PORT", 1, 65535));
+    c.redis_timeout_ms = static_cast<int>(r.integer("REDIS_TIMEOUT_MS", 10, 60000));
+    r.integer("FCGI_PROCESSES", 1, 256);  // read by scripts/stack; validated here too
+    c.fcgi_threads = static_cast<int>(r.integer("FCGI_THREADS", 1, 1024));
+    c.fcgi_socket = r.str("FCGI_SOCKET");
+    c.json_body_limit =
+        static_cast<std::size_t>(r.integer("JSON_BODY_LIMIT", 1024, 64L * 1024 * 1024));
+    c.ws_port = static_cast<int>(r.integer("WS_PORT", 1, 65535));
+    c.worker_threads = static_cast<int>(r.integer("WORKER_THREADS", 1, 256));
+    c.seed_admin_password = r.str("SEED_ADMIN_PASSWORD");
+    c.seed_user_password = r.str("SEED_USER_PASSWORD");
+    return c;
+}
+
+Config Config::load(const std::string& env_file) {
+    std::map<std::string, std::string> values;
+    if (std::ifstream f(env_file); f) {
+        std::stringstream ss;
+        ss << f.rdbuf();
+        values = parse_env_file(ss.str());
+    }
+    for (const auto& v : config_vars()) {
+        if (const char* e = std::getenv(v.name)) values[v.name] = e;
+    }
+    return from_map(values);
+}
+
+std::string Config::pg_conninfo() const {
+    int connect_s = (pg_timeout_ms + 999) / 1000;
+    if (connect_s < 1) connect_s = 1;
+    std::string s = "host=" + quote_conninfo(pg_host) + " port=" + std::to_string(pg_port) +
+                    " dbname=" + quote_conninfo(pg_db) + " user=" + quote_conninfo(pg_user) +
+                    " connect_timeout=" + std::to_string(connect_s) +
+                    " keepalives=1 keepalives_idle=5 keepalives_interval=2 keepalives_count=2" +
+                    " options='-c statement_timeout=" + std::to_string(pg_timeout_ms * 4) + "'";
+    if (!pg_password.empty()) s += " password=" + quote_conninfo(pg_password);
+    return s;
+}
+
+}  // namespace bazaar

@@ -1,0 +1,190 @@
+#include "bazaar/metrics.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <functional>
+#include <stdexcept>
+
+namespace bazaar::metrics {
+
+namespace {
+
+constexpr std::uint64_t kMagic = 0x42415a4d45545231ULL;  // "BAZMETR1"
+constexpr int kStatuses[] = {200, 201, 202, 204, 301, 302, 304, 400, 401, 403, 404,
+                             405, 409, 413, 415, 422, 429, 500, 502, 503, 504};
+constexpr std::size_t kStatusSlots = sizeof kStatuses / sizeof kStatuses[0] + 1;  // + other
+constexpr std::size_t kCounters = static_cast<std::size_t>(Counter::kCount);
+const char* const kCounterNames[kCounters] = {
+    "bazaar_cache_hits_total", "bazaar_cache_misses_total", "bazaar_cache_bypass_total",
+    "bazaar_rate_limited_total"};
+const char* const kCounterHelp[kCounters] = {
+    "Cache lookups answered from Redis", "Cache lookups that went to Postgres",
+    "Reads served from Postgres because Redis was down", "Requests refused by a rate limit"};
+
+struct Header {
+    std::uint64_t magic;
+    std::uint64_t layout_hash;
+    std::uint64_t routes;
+};
+
+struct State {
+    std::vector<std::string> routes;
+    std::atomic<std::uint64_t>* base = nullptr;
+    std::size_t requests_off = 0, buckets_off = 0, sum_off = 0, counters_off = 0, words = 0;
+};
+State g;
+
+std::size_t status_slot(int status) {
+    for (std::size_t i = 0; i + 1 < kStatusSlots; ++i)
+        if (kStatuses[i] == status) return i;
+    return kStatusSlots - 1;
+}
+
+std::atomic<std::uint64_t>& word(std::size_t i) { return g.base[i]; }
+
+std::string escape_label(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+}  // namespace
+
+const std::vector<double>& latency_buckets() {
+    static const std::vector<double> b = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                          0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+    return b;
+}
+
+void open(const std::string& path, const std::vector<std::string>& route_names) {
+    static_assert(sizeof(std::atomic<std::uint64_t>) == 8);
+    g.routes = route_names;
+    std::size_t nb = latency_buckets().size() + 1;
+    std::size_t header_words = 3;
+    g.requests_off = header_words;
+    g.buckets_off = g.requests_off + g.routes.size() * kStatusSlots;
+    g.sum_off = g.buckets_off + g.routes.size() * nb;
+    g.counters_off = g.sum_off + g.routes.size();
+    g.words = g.counters_off + kCounters;
+    std::size_t bytes = g.words * 8;
+
+    std::string layout;
+    for (const auto& r : g.routes) layout += r + "\n";
+    for (auto* n : kCounterNames) layout += std::string(n) + "\n";
+    std::uint64_t hash = std::hash<std::string>{}(layout) ^ bytes;
+
+    void* mem = nullptr;
+    if (path.empty()) {
+        mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (mem == MAP_FAILED) throw std::runtime_error("metrics: mmap failed");
+        std::memset(mem, 0, bytes);
+    } else {
+        int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) throw std::runtime_error("metrics: cannot open " + path);
+        flock(fd, LOCK_EX);  // one process initialises; the others wait and map
+        Header h{};
+        bool fresh = pread(fd, &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h) ||
+                     h.magic != kMagic || h.layout_hash != hash;
+        if (fresh) {
+            if (ftruncate(fd, 0) != 0 || ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
+                close(fd);
+                throw std::runtime_error("metrics: cannot size " + path);
+            }
+        }
+        mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (mem == MAP_FAILED) {
+            close(fd);
+            throw std::runtime_error("metrics: mmap failed");
+        }
+        if (fresh) {
+            Header nh{kMagic, hash, g.routes.size()};
+            std::memcpy(mem, &nh, sizeof nh);
+        }
+        flock(fd, LOCK_UN);
+        close(fd);
+    }
+    g.base = static_cast<std::atomic<std::uint64_t>*>(mem);
+}
+
+void observe_request(std::size_t route, int status, double seconds) {
+    if (!g.base || route >= g.routes.size()) return;
+    word(g.requests_off + route * kStatusSlots + status_slot(status))
+        .fetch_add(1, std::memory_order_relaxed);
+    const auto& b = latency_buckets();
+    std::size_t i = 0;
+    while (i < b.size() && seconds > b[i]) ++i;
+    word(g.buckets_off + route * (b.size() + 1) + i).fetch_add(1, std::memory_order_relaxed);
+    word(g.sum_off + route).fetch_add(static_cast<std::uint64_t>(seconds * 1e6),
+                                      std::memory_order_relaxed);
+}
+
+void inc(Counter c, std::uint64_t n) {
+    if (!g.base) return;
+    word(g.counters_off + static_cast<std::size_t>(c)).fetch_add(n, std::memory_order_relaxed);
+}
+
+std::uint64_t counter_value(Counter c) {
+    if (!g.base) return 0;
+    return word(g.counters_off + static_cast<std::size_t>(c)).load(std::memory_order_relaxed);
+}
+
+std::uint64_t request_count(std::size_t route, int status) {
+    if (!g.base || route >= g.routes.size()) return 0;
+    return word(g.requests_off + route * kStatusSlots + status_slot(status)).load();
+}
+
+std::string render() {
+    std::string out;
+    if (!g.base) return out;
+    out += "# HELP bazaar_http_requests_total HTTP requests served, by route template and status.\n";
+    out += "# TYPE bazaar_http_requests_total counter\n";
+    for (std::size_t r = 0; r < g.routes.size(); ++r) {
+        for (std::size_t s = 0; s < kStatusSlots; ++s) {
+            std::uint64_t v = word(g.requests_off + r * kStatusSlots + s).load();
+            if (!v) continue;
+            std::string status = s + 1 < kStatusSlots ? std::to_string(kStatuses[s]) : "other";
+            out += "bazaar_http_requests_total{route=\"" + escape_label(g.routes[r]) +
+                   "\",status=\"" + status + "\"} " + std::to_string(v) + "\n";
+        }
+    }
+    const auto& b = latency_buckets();
+    out += "# HELP bazaar_http_request_duration_seconds Time from request parsed to response written.\n";
+    out += "# TYPE bazaar_http_request_duration_seconds histogram\n";
+    for (std::size_t r = 0; r < g.routes.size(); ++r) {
+        std::uint64_t cumulative = 0;
+        std::string label = "route=\"" + escape_label(g.routes[r]) + "\"";
+        for (std::size_t i = 0; i <= b.size(); ++i) {
+            cumulative += word(g.buckets_off + r * (b.size() + 1) + i).load();
+            char le[32];
+            if (i < b.size())
+                std::snprintf(le, sizeof le, "%g", b[i]);
+            else
+                std::snprintf(le, sizeof le, "+Inf");
+            if (cumulative || i == b.size())
+                out += "bazaar_http_request_duration_seconds_bucket{" + label + ",le=\"" + le +
+                       "\"} " + std::to_string(cumulative) + "\n";
+        }
+        char sum[64];
+        std::snprintf(sum, sizeof sum, "%.6f", word(g.sum_off + r).load() / 1e6);
+        out += "bazaar_http_request_duration_seconds_sum{" + label + "} " + sum + "\n";
+        out += "bazaar_http_request_duration_seconds_count{" + label + "} " +
+               std::to_string(cumulative) + "\n";
+    }
+    for (std::size_t c = 0; c < kCounters; ++c) {
+        out += std::string("# HELP ") + kCounterNames[c] + " " + kCounterHelp[c] + ".\n";
+        out += std::string("# TYPE ") + kCounterNames[c] + " counter\n";
+        out += std::string(kCounterNames[c]) + " " +
+               std::to_string(word(g.counters_off + c).load()) + "\n";
+    }
+    return out;
+}
+
+}  // namespace bazaar::metrics

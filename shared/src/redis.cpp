@@ -1,0 +1,235 @@
+#include "bazaar/redis.hpp"
+
+#include <hiredis.h>
+#include <openssl/sha.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+#include "bazaar/error.hpp"
+#include "bazaar/log.hpp"
+
+namespace bazaar {
+
+/* ---- replies ---- */
+
+void Reply::Free::operator()(redisReply* r) const {
+    if (r) freeReplyObject(r);
+}
+
+Reply::Reply(redisReply* r) : owner_(r, Free{}), r_(r) {}
+
+bool Reply::is_nil() const { return !r_ || r_->type == REDIS_REPLY_NIL; }
+bool Reply::is_error() const { return r_ && r_->type == REDIS_REPLY_ERROR; }
+bool Reply::is_string() const {
+    return r_ && (r_->type == REDIS_REPLY_STRING || r_->type == REDIS_REPLY_STATUS);
+}
+bool Reply::is_integer() const { return r_ && r_->type == REDIS_REPLY_INTEGER; }
+bool Reply::is_array() const { return r_ && r_->type == REDIS_REPLY_ARRAY; }
+
+std::string_view Reply::str() const {
+    if (!r_ || !r_->str) return {};
+    return {r_->str, r_->len};
+}
+
+std::int64_t Reply::integer() const {
+    if (!r_) return 0;
+    if (r_->type == REDIS_REPLY_INTEGER) return r_->integer;
+    if (r_->type == REDIS_REPLY_STRING) {
+        try {
+            return std::stoll(std::string(r_->str, r_->len));
+        } catch (const std::exception&) {
+            throw RedisError("expected an integer reply");
+        }
+    }
+    return 0;
+}
+
+std::size_t Reply::size() const { return is_array() ? r_->elements : 0; }
+
+Reply Reply::at(std::size_t i) const {
+    Reply child;
+    if (is_array() && i < r_->elements) {
+        child.owner_ = owner_;
+        child.r_ = r_->element[i];
+    }
+    return child;
+}
+
+/* ---- arguments ---- */
+
+RedisArgs::RedisArgs(std::initializer_list<std::string_view> parts) {
+    parts_.reserve(parts.size());
+    for (auto p : parts) parts_.emplace_back(p);
+}
+
+RedisArgs& RedisArgs::add(std::string_view s) {
+    parts_.emplace_back(s);
+    return *this;
+}
+
+RedisArgs& RedisArgs::add(std::int64_t v) {
+    parts_.push_back(std::to_string(v));
+    return *this;
+}
+
+/* ---- connection ---- */
+
+Redis::Redis(RedisOptions opts) : opts_(std::move(opts)) {}
+
+Redis::~Redis() { disconnect(); }
+
+void Redis::disconnect() {
+    if (ctx_) redisFree(ctx_);
+    ctx_ = nullptr;
+}
+
+void Redis::set_timeout(int ms) {
+    timeval tv{ms / 1000, (ms % 1000) * 1000};
+    redisSetTimeout(ctx_, tv);
+}
+
+redisContext* Redis::ensure() {
+    if (ctx_) return ctx_;
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_attempt_) throw Error::unavailable("redis");
+    timeval tv{opts_.timeout_ms / 1000, (opts_.timeout_ms % 1000) * 1000};
+    redisContext* c = redisConnectWithTimeout(opts_.host.c_str(), opts_.port, tv);
+    if (!c || c->err) {
+        std::string why = c ? c->errstr : "out of memory";
+        if (c) redisFree(c);
+        next_attempt_ = now + kReconnectBackoff;
+        log::warn("redis connect failed", {{"error", why}});
+        throw Error::unavailable("redis");
+    }
+    ctx_ = c;
+    set_timeout(opts_.timeout_ms);
+    redisEnableKeepAlive(ctx_);
+    return ctx_;
+}
+
+void Redis::fail(const char* what) {
+    std::string why = ctx_ && ctx_->err ? ctx_->errstr : "no reply";
+    disconnect();
+    next_attempt_ = std::chrono::steady_clock::now() + kReconnectBackoff;
+    log::warn("redis connection lost", {{"during", what}, {"error", why}});
+    throw Error::unavailable("redis");
+}
+
+void Redis::append(const RedisArgs& args) {
+    const auto& parts = args.parts();
+    std::vector<const char*> argv(parts.size());
+    std::vector<size_t> lens(parts.size());
+    for (size_t i = 0; i < parts.size(); ++i) {
+        argv[i] = parts[i].data();
+        lens[i] = parts[i].size();
+    }
+    if (redisAppendCommandArgv(ctx_, static_cast<int>(parts.size()), argv.data(), lens.data()) !=
+        REDIS_OK) {
+        fail("append");
+    }
+}
+
+Reply Redis::read_one() {
+    void* raw = nullptr;
+    if (redisGetReply(ctx_, &raw) != REDIS_OK || !raw) fail("read");
+    return Reply(static_cast<redisReply*>(raw));
+}
+
+Reply Redis::command(const RedisArgs& args) {
+    ensure();
+    append(args);
+    Reply r = read_one();
+    if (r.is_error()) throw RedisError(std::string(r.str()));
+    return r;
+}
+
+Reply Redis::blocking_command(const RedisArgs& args, int extra_ms) {
+    ensure();
+    set_timeout(opts_.timeout_ms + extra_ms);
+    append(args);
+    Reply r = read_one();
+    set_timeout(opts_.timeout_ms);
+    if (r.is_error()) throw RedisError(std::string(r.str()));
+    return r;
+}
+
+std::vector<Reply> Redis::pipeline(const std::vector<RedisArgs>& commands) {
+    ensure();
+    for (const auto& c : commands) append(c);
+    std::vector<Reply> out;
+    out.reserve(commands.size());
+    for (size_t i = 0; i < commands.size(); ++i) out.push_back(read_one());
+    return out;
+}
+
+/* ---- scripts ---- */
+
+namespace {
+struct Script {
+    std::string source;
+    std::string sha;
+};
+std::unordered_map<std::string, Script>& scripts() {
+    static std::unordered_map<std::string, Script> s;
+    return s;
+}
+
+std::string sha1_hex(const std::string& data) {
+    unsigned char md[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : md) {
+        out += hex[c >> 4];
+        out += hex[c & 0xf];
+    }
+    return out;
+}
+}  // namespace
+
+void load_scripts(const std::string& dir) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::directory_iterator it(dir, ec);
+    if (ec) throw std::runtime_error("cannot read script folder " + dir + ": " + ec.message());
+    for (const auto& entry : it) {
+        if (entry.path().extension() != ".lua") continue;
+        std::ifstream f(entry.path());
+        std::stringstream ss;
+        ss << f.rdbuf();
+        Script s{ss.str(), {}};
+        s.sha = sha1_hex(s.source);
+        scripts()[entry.path().stem().string()] = std::move(s);
+    }
+}
+
+std::string script_sha(std::string_view name) {
+    auto it = scripts().find(std::string(name));
+    return it == scripts().end() ? std::string() : it->second.sha;
+}
+
+Reply Redis::eval_script(std::string_view name, const std::vector<std::string>& keys,
+                         const std::vector<std::string>& args) {
+    auto it = scripts().find(std::string(name));
+    if (it == scripts().end()) throw std::logic_error("unknown Redis script " + std::string(name));
+    RedisArgs cmd{"EVALSHA", it->second.sha};
+    cmd.add(static_cast<std::int64_t>(keys.size()));
+    for (const auto& k : keys) cmd.add(k);
+    for (const auto& a : args) cmd.add(a);
+    ensure();
+    append(cmd);
+    Reply r = read_one();
+    if (r.is_error() && r.str().substr(0, 8) == "NOSCRIPT") {
+        command(RedisArgs{"SCRIPT", "LOAD", it->second.source});
+        append(cmd);
+        r = read_one();
+    }
+    if (r.is_error()) throw RedisError(std::string(r.str()));
+    return r;
+}
+
+}  // namespace bazaar

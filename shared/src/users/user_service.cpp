@@ -1,0 +1,97 @@
+#include "bazaar/users/user_service.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "bazaar/auth/password.hpp"
+#include "bazaar/error.hpp"
+
+namespace bazaar::users {
+
+namespace {
+#define USER_COLUMNS                   \
+    "id::text, email, username, role, " \
+    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+User from_row(const pqxx::row& r) {
+    return User{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                r[3].as<std::string>(), r[4].as<std::string>()};
+}
+
+size_t utf8_length(std::string_view s) {
+    size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+}
+}  // namespace
+
+nlohmann::json to_json(const User& u) {
+    return {{"id", u.id},
+            {"email", u.email},
+            {"username", u.username},
+            {"role", u.role},
+            {"createdAt", u.created_at}};
+}
+
+std::string normalize_email(std::string_view email) {
+    std::string e;
+    for (char c : email) e += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    auto at = e.find('@');
+    bool ok = e.size() >= 3 && e.size() <= 254 && at != std::string::npos && at > 0 &&
+              at == e.rfind('@') && e.find('.', at) != std::string::npos && e.back() != '.' &&
+              e.find_first_of(" \t\r\n<>()[],;:\"\\") == std::string::npos;
+    if (!ok) throw Error::validation("email", "must be a valid email address");
+    return e;
+}
+
+void validate_username(std::string_view username) {
+    size_t n = utf8_length(username);
+    if (n < 1 || n > 64) throw Error::validation("username", "must be 1 to 64 characters");
+    for (unsigned char c : username)
+        if (c < 0x20) throw Error::validation("username", "must not contain control characters");
+}
+
+void validate_password(std::string_view password, const char* field) {
+    size_t n = utf8_length(password);
+    if (n < 8 || n > 128) throw Error::validation(field, "must be 8 to 128 characters");
+}
+
+std::optional<User> find_by_email(pqxx::transaction_base& tx, std::string_view email) {
+    auto r = tx.exec_params("SELECT " USER_COLUMNS " FROM users WHERE email = $1",
+                            std::string(email));
+    if (r.empty()) return std::nullopt;
+    return from_row(r[0]);
+}
+
+User create_user(Pg& pg, std::string_view email, std::string_view username,
+                 std::string_view password, const std::string& role) {
+    std::string e = normalize_email(email);
+    validate_username(username);
+    validate_password(password);
+    if (role != "user" && role != "admin") throw Error::validation("role", "must be user or admin");
+    std::string hash = auth::hash_password(password);
+    try {
+        return pg.transact([&](pqxx::work& w) {
+            auto r = w.exec_params("INSERT INTO users (email, username, password_hash, role) "
+                                   "VALUES ($1, $2, $3, $4) RETURNING " USER_COLUMNS,
+                                   e, std::string(username), hash, role);
+            return from_row(r[0]);
+        });
+    } catch (const pqxx::unique_violation&) {
+        throw Error(ErrorCode::kConflict, "a user with this email already exists");
+    }
+}
+
+User ensure_user(Pg& pg, std::string_view email, std::string_view username,
+                 std::string_view password, const std::string& role) {
+    std::string e = normalize_email(email);
+    auto existing = pg.transact([&](pqxx::work& w) { return find_by_email(w, e); });
+    if (existing) return *existing;
+    try {
+        return create_user(pg, e, username, password, role);
+    } catch (const Error& err) {
+        if (err.code() != ErrorCode::kConflict) throw;
+        return *pg.transact([&](pqxx::work& w) { return find_by_email(w, e); });
+    }
+}
+
+}  // namespace bazaar::users
