@@ -107,7 +107,7 @@ std::vector<std::string> migrate_up(Pg& pg, const std::string& dir) {
     std::vector<std::string> done_now;
     for (const auto& f : files) {
         bool ran = pg.transact([&](pqxx::work& w) {
-            w.exec0("SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLockId) + ")");
+            w.exec("SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLockId) + ")");
             ensure_table(w);
             auto done = applied(w);
             for (const auto& other : files) done.erase(other.version);
