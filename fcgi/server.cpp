@@ -117,8 +117,11 @@ void Server::thread_main(int listen_fd) {
             qpos == std::string_view::npos ? std::string_view{} : uri.substr(qpos + 1);
         req.content_type = param(fr.envp, "CONTENT_TYPE");
         req.client_ip = param(fr.envp, "REMOTE_ADDR");
+        // The client's id when it sent a sane one, otherwise the id nginx
+        // already made for its own access log line ($request_id).
         std::string_view rid = param(fr.envp, "HTTP_X_REQUEST_ID");
-        req.request_id = sane_request_id(rid) ? std::string(rid) : random_hex(12);
+        if (!sane_request_id(rid)) rid = param(fr.envp, "NGINX_REQUEST_ID");
+        req.request_id = sane_request_id(rid) ? std::string(rid) : random_hex(16);
         log::set_request_id(req.request_id);
 
         std::size_t route_index = 0;
@@ -156,7 +159,8 @@ void Server::thread_main(int listen_fd) {
         double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         metrics::observe_request(route_index, resp.status, seconds);
-        if (log::enabled(log::Level::kInfo)) {
+        bool notable = resp.status >= 500 || seconds * 1000.0 >= config_.slow_request_ms;
+        if ((config_.access_log_all || notable) && log::enabled(log::Level::kInfo)) {
             log::info("request", {{"method", req.method},
                                   {"path", req.path},
                                   {"status", resp.status},

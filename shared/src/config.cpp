@@ -7,6 +7,12 @@
 
 namespace bazaar {
 
+namespace {
+// Lets `scripts/stack up` work out of the box; production refuses it.
+constexpr const char* kDevJwtSecret = "dev-only-jwt-secret-never-use-in-production-0123456789";
+constexpr std::size_t kMinJwtSecretBytes = 32;
+}  // namespace
+
 const std::vector<ConfigVar>& config_vars() {
     static const std::vector<ConfigVar> vars = {
         {"APP_ENV", "development", "development | test | production"},
@@ -28,10 +34,38 @@ const std::vector<ConfigVar>& config_vars() {
         {"FCGI_THREADS", "16", "handler threads per bazaar-fcgi process"},
         {"FCGI_SOCKET", "var/run/fcgi-0.sock", "unix socket of one bazaar-fcgi process"},
         {"JSON_BODY_LIMIT", "1048576", "largest JSON request body in bytes (413 above)"},
+        {"ACCESS_LOG", "errors",
+         "bazaar-fcgi request lines: all | errors (5xx and slow ones; nginx logs every request)"},
+        {"SLOW_REQUEST_MS", "1000", "a request slower than this is logged even with ACCESS_LOG=errors"},
         {"WS_PORT", "8090", "port bazaar-ws listens on (loopback, behind nginx)"},
         {"WORKER_THREADS", "4", "job threads per bazaar-worker process"},
         {"SEED_ADMIN_PASSWORD", "admin-password-1", "password of admin@example.com (bazaar seed)"},
         {"SEED_USER_PASSWORD", "user-password-1", "password of user1..5@example.com (bazaar seed)"},
+        {"JWT_SECRET", kDevJwtSecret,
+         "HS256 key of access tokens, at least 32 bytes; the default is for development only "
+         "and is refused when APP_ENV=production"},
+        {"JWT_TTL_S", "900", "lifetime of an access token in seconds"},
+        {"REFRESH_TTL_S", "604800", "lifetime of a refresh token in seconds (7 days)"},
+        {"LOGIN_CONCURRENCY", "2",
+         "argon2id hashes/verifications running at once per fcgi process (64 MiB, ~0.1 s each)"},
+        {"LOGIN_QUEUE", "4", "requests allowed to wait for a hashing slot per fcgi process; "
+                             "beyond it auth answers 503 at once so logins never hold every thread"},
+        {"LOGIN_WAIT_MS", "2000", "longest wait for a hashing slot before 503"},
+        {"RATE_LIMIT_AUTH_LIMIT", "10", "requests per window per client IP on /api/v1/auth/*"},
+        {"RATE_LIMIT_AUTH_WINDOW_S", "60", "window of the auth rate limit in seconds"},
+        {"RATE_LIMIT_API_LIMIT", "600", "requests per window per user (IP when anonymous)"},
+        {"RATE_LIMIT_API_WINDOW_S", "60", "window of the API rate limit in seconds"},
+        {"RATE_LIMIT_EXEMPT_IPS", "",
+         "comma-separated client addresses never rate limited (health checkers, test runners)"},
+        {"CACHE_ENABLED", "1", "1: public GETs are served from the Redis read cache; 0: always Postgres"},
+        {"CACHE_TTL_BOOKS_S", "300", "TTL of cached book details, lists and recommendations"},
+        {"CACHE_TTL_TAGS_S", "600", "TTL of the cached tag list"},
+        {"CACHE_TTL_PROFILE_S", "600", "TTL of a cached profile"},
+        {"CACHE_REBUILD_WAIT_MS", "1000",
+         "how long a read waits for another request rebuilding the same cold key"},
+        {"PASSWORD_RESET_TTL_S", "3600", "lifetime of a password-reset token"},
+        {"PUBLIC_BASE_URL", "http://127.0.0.1:8080", "origin used in links inside emails"},
+        {"MAIL_FROM", "Book Bazar <no-reply@bookbazar.local>", "sender of outgoing email"},
     };
     return vars;
 }
@@ -135,10 +169,48 @@ Config Config::from_map(const std::map<std::string, std::string>& values) {
     c.fcgi_socket = r.str("FCGI_SOCKET");
     c.json_body_limit =
         static_cast<std::size_t>(r.integer("JSON_BODY_LIMIT", 1024, 64L * 1024 * 1024));
+    c.access_log_all = r.one_of("ACCESS_LOG", {"all", "errors"}) == "all";
+    c.slow_request_ms = static_cast<int>(r.integer("SLOW_REQUEST_MS", 1, 3600000));
     c.ws_port = static_cast<int>(r.integer("WS_PORT", 1, 65535));
     c.worker_threads = static_cast<int>(r.integer("WORKER_THREADS", 1, 256));
     c.seed_admin_password = r.str("SEED_ADMIN_PASSWORD");
     c.seed_user_password = r.str("SEED_USER_PASSWORD");
+    c.jwt_secret = r.str("JWT_SECRET");
+    if (c.jwt_secret.size() < kMinJwtSecretBytes)
+        throw ConfigError("JWT_SECRET: must be at least 32 bytes, got " +
+                          std::to_string(c.jwt_secret.size()));
+    if (c.app_env == "production" && c.jwt_secret == kDevJwtSecret)
+        throw ConfigError("JWT_SECRET: the development default must not be used in production");
+    c.jwt_ttl_s = static_cast<int>(r.integer("JWT_TTL_S", 10, 86400));
+    c.refresh_ttl_s = static_cast<int>(r.integer("REFRESH_TTL_S", 60, 90L * 86400));
+    c.login_concurrency = static_cast<int>(r.integer("LOGIN_CONCURRENCY", 1, 64));
+    c.login_queue = static_cast<int>(r.integer("LOGIN_QUEUE", 0, 1024));
+    c.login_wait_ms = static_cast<int>(r.integer("LOGIN_WAIT_MS", 0, 60000));
+    c.rate_limit_auth = {static_cast<int>(r.integer("RATE_LIMIT_AUTH_LIMIT", 1, 1000000000)),
+                         static_cast<int>(r.integer("RATE_LIMIT_AUTH_WINDOW_S", 1, 86400))};
+    c.rate_limit_api = {static_cast<int>(r.integer("RATE_LIMIT_API_LIMIT", 1, 1000000000)),
+                        static_cast<int>(r.integer("RATE_LIMIT_API_WINDOW_S", 1, 86400))};
+    {
+        std::string list = r.str("RATE_LIMIT_EXEMPT_IPS");
+        std::size_t start = 0;
+        while (start <= list.size()) {
+            std::size_t comma = list.find(',', start);
+            if (comma == std::string::npos) comma = list.size();
+            std::string ip = list.substr(start, comma - start);
+            while (!ip.empty() && ip.front() == ' ') ip.erase(0, 1);
+            while (!ip.empty() && ip.back() == ' ') ip.pop_back();
+            if (!ip.empty()) c.rate_limit_exempt_ips.push_back(ip);
+            start = comma + 1;
+        }
+    }
+    c.cache_enabled = r.integer("CACHE_ENABLED", 0, 1) == 1;
+    c.cache_ttl_books_s = static_cast<int>(r.integer("CACHE_TTL_BOOKS_S", 1, 86400));
+    c.cache_ttl_tags_s = static_cast<int>(r.integer("CACHE_TTL_TAGS_S", 1, 86400));
+    c.cache_ttl_profile_s = static_cast<int>(r.integer("CACHE_TTL_PROFILE_S", 1, 86400));
+    c.cache_rebuild_wait_ms = static_cast<int>(r.integer("CACHE_REBUILD_WAIT_MS", 0, 30000));
+    c.password_reset_ttl_s = static_cast<int>(r.integer("PASSWORD_RESET_TTL_S", 60, 86400));
+    c.public_base_url = r.str("PUBLIC_BASE_URL");
+    c.mail_from = r.str("MAIL_FROM");
     return c;
 }
 

@@ -38,15 +38,18 @@ test('request id is echoed when given and generated otherwise', async () => {
   assert.equal(mine.headers.get('x-request-id'), 'test-req-42');
   const a = await get('/api/v1/ping');
   const b = await get('/api/v1/ping');
-  assert.match(a.headers.get('x-request-id'), /^[0-9a-f]{24}$/);
+  assert.match(a.headers.get('x-request-id'), /^[0-9a-f]{32}$/);
   assert.notEqual(a.headers.get('x-request-id'), b.headers.get('x-request-id'));
   // An id with characters that could forge log lines is replaced.
   const bad = await get('/api/v1/ping', { headers: { 'X-Request-Id': 'a"b{c' } });
   assert.notEqual(bad.headers.get('x-request-id'), 'a"b{c');
-  // The same id is in the structured log line of the request.
+  // The same id is in the structured (JSON) access log line of the request.
   await waitFor('access log line with the request id', () => {
-    const logs = ['fcgi-0', 'fcgi-1'].map((n) => { try { return readFileSync(`${VAR}/log/${n}.log`, 'utf8'); } catch { return ''; } }).join('');
-    return logs.split('\n').some((l) => l.includes('"requestId":"test-req-42"') && JSON.parse(l).msg === 'request');
+    const lines = readFileSync(`${VAR}/log/nginx-access.log`, 'utf8').split('\n').filter(Boolean);
+    return lines.some((l) => {
+      const j = JSON.parse(l);
+      return j.requestId === 'test-req-42' && j.uri === '/api/v1/ping' && j.status === 200;
+    });
   });
 });
 

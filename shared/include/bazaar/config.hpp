@@ -51,12 +51,43 @@ struct Config {
     std::string fcgi_socket;  // unix socket path of this bazaar-fcgi process
     int fcgi_threads = 0;
     std::size_t json_body_limit = 0;
+    bool access_log_all = false;  // ACCESS_LOG=all
+    int slow_request_ms = 0;
 
     int ws_port = 0;
     int worker_threads = 0;
 
     std::string seed_admin_password;
     std::string seed_user_password;
+
+    // ---- auth
+    std::string jwt_secret;  // >= 32 bytes, checked at load
+    int jwt_ttl_s = 0;
+    int refresh_ttl_s = 0;
+    int login_concurrency = 0;  // argon2id calls at once, per process
+    int login_queue = 0;        // waiters for a slot, per process
+    int login_wait_ms = 0;
+
+    // ---- rate limits: `limit` requests per `window_s` seconds
+    struct RateLimit {
+        int limit = 0;
+        int window_s = 0;
+    };
+    RateLimit rate_limit_auth;  // per client IP on /api/v1/auth/*
+    RateLimit rate_limit_api;   // per user, or per IP when anonymous
+    std::vector<std::string> rate_limit_exempt_ips;
+
+    // ---- read cache
+    bool cache_enabled = true;
+    int cache_ttl_books_s = 0;
+    int cache_ttl_tags_s = 0;
+    int cache_ttl_profile_s = 0;
+    int cache_rebuild_wait_ms = 0;
+
+    // ---- password reset and mail
+    int password_reset_ttl_s = 0;
+    std::string public_base_url;
+    std::string mail_from;
 
     // Connection string for libpq, with timeouts that keep a dead server from
     // hanging a request thread forever.
