@@ -36,7 +36,8 @@ const std::vector<ConfigVar>& config_vars() {
         {"JSON_BODY_LIMIT", "1048576", "largest JSON request body in bytes (413 above)"},
         {"ACCESS_LOG", "errors",
          "bazaar-fcgi request lines: all | errors (5xx and slow ones; nginx logs every request)"},
-        {"SLOW_REQUEST_MS", "1000", "a request slower than this is logged even with ACCESS_LOG=errors"},
+        {"SLOW_REQUEST_MS", "1000",
+         "a request slower than this is logged even with ACCESS_LOG=errors"},
         {"WS_PORT", "8090", "port bazaar-ws listens on (loopback, behind nginx)"},
         {"WORKER_THREADS", "4", "job threads per bazaar-worker process"},
         {"SEED_ADMIN_PASSWORD", "admin-password-1", "password of admin@example.com (bazaar seed)"},
@@ -48,8 +49,9 @@ const std::vector<ConfigVar>& config_vars() {
         {"REFRESH_TTL_S", "604800", "lifetime of a refresh token in seconds (7 days)"},
         {"LOGIN_CONCURRENCY", "2",
          "argon2id hashes/verifications running at once per fcgi process (64 MiB, ~0.1 s each)"},
-        {"LOGIN_QUEUE", "4", "requests allowed to wait for a hashing slot per fcgi process; "
-                             "beyond it auth answers 503 at once so logins never hold every thread"},
+        {"LOGIN_QUEUE", "4",
+         "requests allowed to wait for a hashing slot per fcgi process; "
+         "beyond it auth answers 503 at once so logins never hold every thread"},
         {"LOGIN_WAIT_MS", "2000", "longest wait for a hashing slot before 503"},
         {"RATE_LIMIT_AUTH_LIMIT", "10", "requests per window per client IP on /api/v1/auth/*"},
         {"RATE_LIMIT_AUTH_WINDOW_S", "60", "window of the auth rate limit in seconds"},
@@ -57,7 +59,8 @@ const std::vector<ConfigVar>& config_vars() {
         {"RATE_LIMIT_API_WINDOW_S", "60", "window of the API rate limit in seconds"},
         {"RATE_LIMIT_EXEMPT_IPS", "",
          "comma-separated client addresses never rate limited (health checkers, test runners)"},
-        {"CACHE_ENABLED", "1", "1: public GETs are served from the Redis read cache; 0: always Postgres"},
+        {"CACHE_ENABLED", "1",
+         "1: public GETs are served from the Redis read cache; 0: always Postgres"},
         {"CACHE_TTL_BOOKS_S", "300", "TTL of cached book details, lists and recommendations"},
         {"CACHE_TTL_TAGS_S", "600", "TTL of the cached tag list"},
         {"CACHE_TTL_PROFILE_S", "600", "TTL of a cached profile"},
@@ -85,9 +88,8 @@ std::map<std::string, std::string> parse_env_file(const std::string& text) {
         while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) key.pop_back();
         std::string value = line.substr(eq + 1);
         while (!value.empty() && (value.back() == '\r' || value.back() == ' ')) value.pop_back();
-        if (value.size() >= 2 &&
-            ((value.front() == '"' && value.back() == '"') ||
-             (value.front() == '\'' && value.back() == '\''))) {
+        if (value.size() >= 2 && ((value.front() == '"' && value.back() == '"') ||
+                                  (value.front() == '\'' && value.back() == '\''))) {
             value = value.substr(1, value.size() - 2);
         }
         out[key] = value;
@@ -98,7 +100,7 @@ std::map<std::string, std::string> parse_env_file(const std::string& text) {
 namespace {
 
 class Reader {
-public:
+  public:
     explicit Reader(const std::map<std::string, std::string>& values) : values_(values) {}
 
     std::string str(const char* name) const {
@@ -131,7 +133,7 @@ public:
         throw ConfigError(std::string(name) + ": expected one of " + list + ", got '" + s + "'");
     }
 
-private:
+  private:
     const std::map<std::string, std::string>& values_;
 };
 

@@ -15,7 +15,7 @@
 namespace bazaar {
 
 class ConfigError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

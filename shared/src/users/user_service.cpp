@@ -8,7 +8,7 @@
 namespace bazaar::users {
 
 namespace {
-#define USER_COLUMNS                   \
+#define USER_COLUMNS                    \
     "id::text, email, username, role, " \
     "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
@@ -56,10 +56,60 @@ void validate_password(std::string_view password, const char* field) {
 }
 
 std::optional<User> find_by_email(pqxx::transaction_base& tx, std::string_view email) {
-    auto r = tx.exec_params("SELECT " USER_COLUMNS " FROM users WHERE email = $1",
-                            std::string(email));
+    auto r =
+        tx.exec_params("SELECT " USER_COLUMNS " FROM users WHERE email = $1", std::string(email));
     if (r.empty()) return std::nullopt;
     return from_row(r[0]);
+}
+
+bool looks_like_uuid(std::string_view s) {
+    if (s.size() != 36) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        char c = s[i];
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (dash ? c != '-' : !hex) return false;
+    }
+    return true;
+}
+
+std::optional<User> find_by_id(pqxx::transaction_base& tx, std::string_view id) {
+    if (!looks_like_uuid(id)) return std::nullopt;
+    auto r =
+        tx.exec_params("SELECT " USER_COLUMNS " FROM users WHERE id = $1::uuid", std::string(id));
+    if (r.empty()) return std::nullopt;
+    return from_row(r[0]);
+}
+
+std::optional<Credentials> find_credentials(pqxx::transaction_base& tx, std::string_view email) {
+    auto r = tx.exec_params("SELECT " USER_COLUMNS ", password_hash FROM users WHERE email = $1",
+                            std::string(email));
+    if (r.empty()) return std::nullopt;
+    return Credentials{from_row(r[0]), r[0][5].as<std::string>()};
+}
+
+User update_username(Pg& pg, std::string_view id, std::string_view username) {
+    validate_username(username);
+    if (!looks_like_uuid(id)) throw Error::not_found("user");
+    return pg.transact([&](pqxx::work& w) {
+        auto r = w.exec_params(
+            "UPDATE users SET username = $2, updated_at = now() "
+            "WHERE id = $1::uuid RETURNING " USER_COLUMNS,
+            std::string(id), std::string(username));
+        if (r.empty()) throw Error::not_found("user");
+        return from_row(r[0]);
+    });
+}
+
+void set_password_hash(Pg& pg, std::string_view id, const std::string& hash) {
+    if (!looks_like_uuid(id)) throw Error::not_found("user");
+    pg.transact([&](pqxx::work& w) {
+        auto r = w.exec_params(
+            "UPDATE users SET password_hash = $2, updated_at = now() "
+            "WHERE id = $1::uuid",
+            std::string(id), hash);
+        if (r.affected_rows() == 0) throw Error::not_found("user");
+    });
 }
 
 User create_user(Pg& pg, std::string_view email, std::string_view username,
@@ -71,9 +121,10 @@ User create_user(Pg& pg, std::string_view email, std::string_view username,
     std::string hash = auth::hash_password(password);
     try {
         return pg.transact([&](pqxx::work& w) {
-            auto r = w.exec_params("INSERT INTO users (email, username, password_hash, role) "
-                                   "VALUES ($1, $2, $3, $4) RETURNING " USER_COLUMNS,
-                                   e, std::string(username), hash, role);
+            auto r = w.exec_params(
+                "INSERT INTO users (email, username, password_hash, role) "
+                "VALUES ($1, $2, $3, $4) RETURNING " USER_COLUMNS,
+                e, std::string(username), hash, role);
             return from_row(r[0]);
         });
     } catch (const pqxx::unique_violation&) {

@@ -14,7 +14,7 @@ struct User {
     std::string id;
     std::string email;
     std::string username;
-    std::string role;  // "user" | "admin"
+    std::string role;        // "user" | "admin"
     std::string created_at;  // RFC 3339
 };
 
@@ -33,5 +33,21 @@ User create_user(Pg& pg, std::string_view email, std::string_view username,
 User ensure_user(Pg& pg, std::string_view email, std::string_view username,
                  std::string_view password, const std::string& role);
 std::optional<User> find_by_email(pqxx::transaction_base& tx, std::string_view email);
+// nullopt for an unknown id, or for a string that is not a UUID at all.
+std::optional<User> find_by_id(pqxx::transaction_base& tx, std::string_view id);
+
+// What login needs: the user and the stored argon2id hash.
+struct Credentials {
+    User user;
+    std::string password_hash;
+};
+std::optional<Credentials> find_credentials(pqxx::transaction_base& tx, std::string_view email);
+
+// Throws Error(kNotFound) when the user no longer exists.
+User update_username(Pg& pg, std::string_view id, std::string_view username);
+// Stores a new argon2id hash. Throws Error(kNotFound) for an unknown user.
+void set_password_hash(Pg& pg, std::string_view id, const std::string& hash);
+
+bool looks_like_uuid(std::string_view s);
 
 }  // namespace bazaar::users

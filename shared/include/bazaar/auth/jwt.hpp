@@ -1,0 +1,33 @@
+// Access tokens: JWT HS256 (API.md §2) with claims sub, role, iat, exp.
+//
+// This header deliberately includes nothing of cpp-jwt: the library costs
+// ~10 s of compile time per translation unit, so it lives in jwt.cpp alone.
+// Verification accepts HS256 only: `alg: none`, another algorithm, a bad
+// signature, a missing or past `exp`, a missing `sub`/`role`, or anything
+// malformed all fail the same way (Error kUnauthenticated), so a client
+// learns nothing about why.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace bazaar::auth {
+
+struct AccessClaims {
+    std::string user_id;          // sub
+    std::string role;             // "user" | "admin"
+    std::int64_t issued_at = 0;   // iat, unix seconds
+    std::int64_t expires_at = 0;  // exp, unix seconds
+};
+
+// Signs a token for `user_id` valid `ttl_s` seconds from `now_s` (unix).
+std::string sign_access_token(std::string_view user_id, std::string_view role,
+                              const std::string& secret, std::int64_t now_s, int ttl_s);
+
+// Returns the claims of a valid token; throws Error(kUnauthenticated)
+// otherwise. `now_s` is compared with exp (no leeway: 15 minutes are plenty).
+AccessClaims verify_access_token(std::string_view token, const std::string& secret,
+                                 std::int64_t now_s);
+
+}  // namespace bazaar::auth

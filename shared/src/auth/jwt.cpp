@@ -1,0 +1,62 @@
+// The only translation unit that includes cpp-jwt (see jwt.hpp).
+#include "bazaar/auth/jwt.hpp"
+
+#include <jwt/jwt.hpp>
+
+#include "bazaar/error.hpp"
+
+namespace bazaar::auth {
+
+namespace {
+Error unauthenticated() {
+    return Error(ErrorCode::kUnauthenticated, "the access token is missing, invalid or expired");
+}
+}  // namespace
+
+std::string sign_access_token(std::string_view user_id, std::string_view role,
+                              const std::string& key, std::int64_t now_s, int ttl_s) {
+    using namespace jwt::params;
+    jwt::jwt_object obj{algorithm("HS256"), secret(key)};
+    obj.add_claim("sub", std::string(user_id))
+        .add_claim("role", std::string(role))
+        .add_claim("iat", now_s)
+        .add_claim("exp", now_s + ttl_s);
+    return obj.signature();
+}
+
+AccessClaims verify_access_token(std::string_view token, const std::string& key,
+                                 std::int64_t now_s) {
+    using namespace jwt::params;
+    // cpp-jwt checks exp against the wall clock itself; it is checked again
+    // below against `now_s` so tests can move time and so a token without
+    // exp (which cpp-jwt would accept) is refused.
+    std::error_code ec;
+    jwt::jwt_object decoded;
+    try {
+        decoded = jwt::decode(jwt::string_view(token.data(), token.size()), algorithms({"HS256"}),
+                              ec, secret(key), verify(true));
+    } catch (const std::exception&) {
+        throw unauthenticated();
+    }
+    if (ec) throw unauthenticated();
+    if (decoded.header().algo() != jwt::algorithm::HS256) throw unauthenticated();
+    const auto& payload = decoded.payload().create_json_obj();
+    AccessClaims c;
+    auto sub = payload.find("sub");
+    auto role = payload.find("role");
+    auto exp = payload.find("exp");
+    auto iat = payload.find("iat");
+    if (sub == payload.end() || !sub->is_string() || role == payload.end() || !role->is_string() ||
+        exp == payload.end() || !exp->is_number_integer()) {
+        throw unauthenticated();
+    }
+    c.user_id = sub->get<std::string>();
+    c.role = role->get<std::string>();
+    c.expires_at = exp->get<std::int64_t>();
+    c.issued_at = iat != payload.end() && iat->is_number_integer() ? iat->get<std::int64_t>() : 0;
+    if (c.user_id.empty() || (c.role != "user" && c.role != "admin")) throw unauthenticated();
+    if (c.expires_at <= now_s) throw unauthenticated();
+    return c;
+}
+
+}  // namespace bazaar::auth

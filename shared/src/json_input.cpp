@@ -1,0 +1,140 @@
+#include "bazaar/json_input.hpp"
+
+#include <algorithm>
+
+namespace bazaar {
+
+std::size_t utf8_length(std::string_view s) {
+    std::size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+}
+
+bool is_clean_text(std::string_view s, bool allow_newlines) {
+    for (std::size_t i = 0; i < s.size();) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80) {
+            if (c == 0x7f ||
+                (c < 0x20 && !(allow_newlines && (c == '\n' || c == '\t' || c == '\r'))))
+                return false;
+            ++i;
+            continue;
+        }
+        int extra = (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
+        if (extra < 0 || i + static_cast<std::size_t>(extra) >= s.size()) return false;
+        for (int k = 1; k <= extra; ++k)
+            if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+        i += static_cast<std::size_t>(extra) + 1;
+    }
+    return true;
+}
+
+JsonInput::JsonInput(const nlohmann::json& body, std::initializer_list<std::string_view> allowed)
+    : body_(body) {
+    for (const auto& [key, value] : body_.items()) {
+        if (std::find(allowed.begin(), allowed.end(), std::string_view(key)) == allowed.end())
+            issues_.push_back({key, "is not a known field"});
+    }
+}
+
+bool JsonInput::has(std::string_view field) const {
+    return body_.contains(std::string(field));
+}
+
+void JsonInput::add_issue(std::string field, std::string reason) {
+    issues_.push_back({std::move(field), std::move(reason)});
+}
+
+std::optional<std::string> JsonInput::string(std::string_view field, StringRule rule) {
+    auto it = body_.find(std::string(field));
+    if (it == body_.end()) {
+        if (rule.required) add_issue(std::string(field), "is required");
+        return std::nullopt;
+    }
+    if (!it->is_string()) {
+        add_issue(std::string(field), "must be a string");
+        return std::nullopt;
+    }
+    const auto& s = it->get_ref<const std::string&>();
+    std::size_t n = utf8_length(s);
+    if (n < rule.min || n > rule.max) {
+        add_issue(std::string(field), "must be " + std::to_string(rule.min) + " to " +
+                                          std::to_string(rule.max) + " characters");
+        return std::nullopt;
+    }
+    return s;
+}
+
+std::optional<std::int64_t> JsonInput::integer(std::string_view field, IntRule rule) {
+    auto it = body_.find(std::string(field));
+    std::string range = "must be an integer between " + std::to_string(rule.min) + " and " +
+                        std::to_string(rule.max);
+    if (it == body_.end()) {
+        if (rule.required) add_issue(std::string(field), "is required");
+        return std::nullopt;
+    }
+    // 12.0 is not an integer in a JSON API: clients must send 12.
+    if (!it->is_number_integer()) {
+        add_issue(std::string(field), range);
+        return std::nullopt;
+    }
+    std::int64_t v = 0;
+    if (it->is_number_unsigned()) {
+        auto u = it->get<std::uint64_t>();
+        if (u > static_cast<std::uint64_t>(rule.max)) {
+            add_issue(std::string(field), range);
+            return std::nullopt;
+        }
+        v = static_cast<std::int64_t>(u);
+    } else {
+        v = it->get<std::int64_t>();
+    }
+    if (v < rule.min || v > rule.max) {
+        add_issue(std::string(field), range);
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::optional<std::vector<std::string>> JsonInput::string_array(std::string_view field,
+                                                                StringRule item,
+                                                                std::size_t max_items,
+                                                                bool required) {
+    auto it = body_.find(std::string(field));
+    if (it == body_.end()) {
+        if (required) add_issue(std::string(field), "is required");
+        return std::nullopt;
+    }
+    if (!it->is_array() || it->size() > max_items) {
+        add_issue(std::string(field),
+                  "must be an array of at most " + std::to_string(max_items) + " strings");
+        return std::nullopt;
+    }
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < it->size(); ++i) {
+        const auto& e = (*it)[i];
+        std::string name = std::string(field) + "[" + std::to_string(i) + "]";
+        if (!e.is_string()) {
+            add_issue(name, "must be a string");
+            return std::nullopt;
+        }
+        std::size_t n = utf8_length(e.get_ref<const std::string&>());
+        if (n < item.min || n > item.max) {
+            add_issue(name, "must be " + std::to_string(item.min) + " to " +
+                                std::to_string(item.max) + " characters");
+            return std::nullopt;
+        }
+        out.push_back(e.get<std::string>());
+    }
+    return out;
+}
+
+void JsonInput::finish() const {
+    if (issues_.empty()) return;
+    std::string msg = issues_.size() == 1
+                          ? "invalid value for '" + issues_[0].field + "'"
+                          : "the request has " + std::to_string(issues_.size()) + " invalid fields";
+    throw Error(ErrorCode::kValidationFailed, msg, issues_);
+}
+
+}  // namespace bazaar
