@@ -58,7 +58,20 @@ struct NewJob {
 std::string add(Redis& redis, std::string_view queue, const NewJob& job);
 std::vector<std::string> add_bulk(Redis& redis, std::string_view queue,
                                   const std::vector<NewJob>& jobs);
-// Writes the job into the outbox within `tx`; see the header comment.
+// Writes the job into the outbox within `tx`; see the header comment. The
+// job gets a generated jobId ("ob-<uuid>") when it has none, so that the
+// relay may deliver it twice without running it twice.
 void add_in_transaction(pqxx::transaction_base& tx, std::string_view queue, const NewJob& job);
+
+// The outbox topic of a queue's jobs ("job:<queue>") and the Postgres channel
+// add_in_transaction() notifies at commit (the relay LISTENs on it).
+std::string outbox_topic(std::string_view queue);
+inline constexpr const char* kOutboxChannel = "bazaar_outbox_jobs";
+
+// Enqueues the tick `tick_ms` of the cron schedule `schedule_key` as a job
+// delayed until that tick, unless this or a later tick of the schedule was
+// already enqueued (by any process): returns true when this call did it.
+bool add_repeat_tick(Redis& redis, std::string_view queue, std::string_view schedule_key,
+                     std::int64_t tick_ms, const NewJob& job);
 
 }  // namespace bazaar::queue
