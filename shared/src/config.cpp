@@ -39,7 +39,14 @@ const std::vector<ConfigVar>& config_vars() {
         {"SLOW_REQUEST_MS", "1000",
          "a request slower than this is logged even with ACCESS_LOG=errors"},
         {"WS_PORT", "8090", "port bazaar-ws listens on (loopback, behind nginx)"},
-        {"WORKER_THREADS", "4", "job threads per bazaar-worker process"},
+        {"WORKER_THREADS", "4", "job threads per queue in each bazaar-worker process"},
+        {"WORKER_QUEUES", "", "comma-separated queues this worker serves (empty: every registered one)"},
+        {"WORKER_QUEUE_CONCURRENCY", "", "per-queue job threads, e.g. email=2,images=1 (overrides)"},
+        {"WORKER_SHUTDOWN_GRACE_MS", "10000", "on SIGTERM, how long running jobs may finish before they are released"},
+        {"WORKER_OUTBOX_RELAY", "1", "1: this worker relays queued jobs from the Postgres outbox"},
+        {"QUEUE_LEASE_MS", "30000", "lease of a running job; renewed every third of it, taken back when it runs out"},
+        {"QUEUE_MAX_STALLS", "2", "times a job may lose its worker before it fails for good"},
+        {"QUEUE_JOB_TIMEOUT_MS", "300000", "default run time limit of a job (timeoutMs overrides)"},
         {"SEED_ADMIN_PASSWORD", "admin-password-1", "password of admin@example.com (bazaar seed)"},
         {"SEED_USER_PASSWORD", "user-password-1", "password of user1..5@example.com (bazaar seed)"},
         {"JWT_SECRET", kDevJwtSecret,
@@ -137,6 +144,19 @@ class Reader {
     const std::map<std::string, std::string>& values_;
 };
 
+// "a, b,,c" -> {"a", "b", "c"}
+std::vector<std::string> split_list(const std::string& s) {
+    std::vector<std::string> out;
+    std::stringstream in(s);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        auto b = item.find_first_not_of(" \t");
+        auto e = item.find_last_not_of(" \t");
+        if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+    }
+    return out;
+}
+
 std::string quote_conninfo(const std::string& v) {
     std::string out = "'";
     for (char c : v) {
@@ -175,6 +195,25 @@ Config Config::from_map(const std::map<std::string, std::string>& values) {
     c.slow_request_ms = static_cast<int>(r.integer("SLOW_REQUEST_MS", 1, 3600000));
     c.ws_port = static_cast<int>(r.integer("WS_PORT", 1, 65535));
     c.worker_threads = static_cast<int>(r.integer("WORKER_THREADS", 1, 256));
+    c.worker_queues = split_list(r.str("WORKER_QUEUES"));
+    for (const auto& item : split_list(r.str("WORKER_QUEUE_CONCURRENCY"))) {
+        auto eq = item.find('=');
+        int n = 0;
+        if (eq != std::string::npos) {
+            auto [p, ec] = std::from_chars(item.data() + eq + 1, item.data() + item.size(), n);
+            if (ec != std::errc() || p != item.data() + item.size()) n = 0;
+        }
+        if (eq == std::string::npos || eq == 0 || n < 1 || n > 256)
+            throw ConfigError("WORKER_QUEUE_CONCURRENCY: expected queue=threads pairs (1..256), got '" +
+                              item + "'");
+        c.worker_queue_concurrency[item.substr(0, eq)] = n;
+    }
+    c.worker_shutdown_grace_ms =
+        static_cast<int>(r.integer("WORKER_SHUTDOWN_GRACE_MS", 0, 3600000));
+    c.worker_outbox_relay = r.integer("WORKER_OUTBOX_RELAY", 0, 1) == 1;
+    c.queue_lease_ms = static_cast<int>(r.integer("QUEUE_LEASE_MS", 1000, 3600000));
+    c.queue_max_stalls = static_cast<int>(r.integer("QUEUE_MAX_STALLS", 0, 1000));
+    c.queue_job_timeout_ms = static_cast<int>(r.integer("QUEUE_JOB_TIMEOUT_MS", 100, 86400000));
     c.seed_admin_password = r.str("SEED_ADMIN_PASSWORD");
     c.seed_user_password = r.str("SEED_USER_PASSWORD");
     c.jwt_secret = r.str("JWT_SECRET");

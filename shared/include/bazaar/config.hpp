@@ -55,7 +55,16 @@ struct Config {
     int slow_request_ms = 0;
 
     int ws_port = 0;
-    int worker_threads = 0;
+    int worker_threads = 0;  // per queue, unless worker_queue_concurrency says otherwise
+
+    // ---- job queue (bazaar-worker)
+    std::vector<std::string> worker_queues;  // empty: every registered queue
+    std::map<std::string, int> worker_queue_concurrency;
+    int worker_shutdown_grace_ms = 0;
+    bool worker_outbox_relay = true;
+    int queue_lease_ms = 0;
+    int queue_max_stalls = 0;
+    int queue_job_timeout_ms = 0;
 
     std::string seed_admin_password;
     std::string seed_user_password;
