@@ -1,0 +1,26 @@
+// Stack tests of libbazaar's Postgres and Redis layers: they run against the
+// isolated stack that ctest's `stack` fixture starts (scripts/stack test),
+// reading its ports from the environment.
+#pragma once
+
+#include <cstdlib>
+#include <string>
+
+#include "bazaar/config.hpp"
+
+namespace bazaar::stacktest {
+
+inline Config stack_config() {
+    static Config c = Config::load("/nonexistent");
+    return c;
+}
+
+// Runs `scripts/stack _test-svc <action> <service>`; returns the exit status.
+inline int stack_svc(const std::string& action, const std::string& service) {
+    const char* root = std::getenv("BAZAAR_ROOT");
+    std::string cmd = std::string(root ? root : ".") + "/scripts/stack _test-svc " + action + " " +
+                      service + " >/dev/null 2>&1";
+    return std::system(cmd.c_str());
+}
+
+}  // namespace bazaar::stacktest

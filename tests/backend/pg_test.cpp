@@ -1,0 +1,128 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "backend_env.hpp"
+#include "bazaar/error.hpp"
+#include "bazaar/pg.hpp"
+
+using namespace bazaar;
+
+namespace {
+std::string conninfo() {
+    return stacktest::stack_config().pg_conninfo();
+}
+}  // namespace
+
+TEST(Pg, TransactCommitsAndReturnsValues) {
+    Pg pg(conninfo());
+    pg.transact([](pqxx::work& w) {
+        w.exec0("CREATE TABLE IF NOT EXISTS pg_test_kv (k text PRIMARY KEY, v int NOT NULL)");
+        w.exec0("DELETE FROM pg_test_kv");
+    });
+    int n = pg.transact([](pqxx::work& w) {
+        w.exec_params("INSERT INTO pg_test_kv VALUES ($1, $2)", "a", 1);
+        return w.exec1("SELECT count(*) FROM pg_test_kv")[0].as<int>();
+    });
+    EXPECT_EQ(n, 1);
+}
+
+TEST(Pg, AThrowingFunctionRollsBack) {
+    Pg pg(conninfo());
+    pg.transact([](pqxx::work& w) {
+        w.exec0("CREATE TABLE IF NOT EXISTS pg_test_kv (k text PRIMARY KEY, v int NOT NULL)");
+        w.exec0("DELETE FROM pg_test_kv WHERE k = 'rollback'");
+    });
+    EXPECT_THROW(pg.transact([](pqxx::work& w) {
+        w.exec0("INSERT INTO pg_test_kv VALUES ('rollback', 1)");
+        throw Error::validation("x", "y");
+    }),
+                 Error);
+    int n = pg.transact([](pqxx::work& w) {
+        return w.exec1("SELECT count(*) FROM pg_test_kv WHERE k = 'rollback'")[0].as<int>();
+    });
+    EXPECT_EQ(n, 0);
+}
+
+TEST(Pg, PreparedStatementsExistOnEveryNewConnection) {
+    prepare_statement("pg_test_add", "SELECT $1::int + $2::int");
+    Pg pg(conninfo());
+    EXPECT_EQ(pg.transact(
+                  [](pqxx::work& w) { return w.exec_prepared1("pg_test_add", 2, 3)[0].as<int>(); }),
+              5);
+    pg.disconnect();
+    EXPECT_EQ(pg.transact(
+                  [](pqxx::work& w) { return w.exec_prepared1("pg_test_add", 4, 5)[0].as<int>(); }),
+              9);
+}
+
+TEST(Pg, SerializationFailuresAreRetried) {
+    Pg setup(conninfo());
+    setup.transact([](pqxx::work& w) {
+        w.exec0("CREATE TABLE IF NOT EXISTS pg_test_counter (id int PRIMARY KEY, n int NOT NULL)");
+        w.exec0("INSERT INTO pg_test_counter VALUES (1, 0) ON CONFLICT (id) DO UPDATE SET n = 0");
+    });
+    // Concurrent read-modify-write under SERIALIZABLE: conflicts happen, and
+    // the retries make every increment land exactly once.
+    constexpr int kThreads = 4, kPerThread = 25;
+    std::atomic<int> errors{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&] {
+            Pg pg(conninfo());
+            for (int i = 0; i < kPerThread; ++i) {
+                try {
+                    pg.transact([](pqxx::work& w) {
+                        w.exec0("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE");
+                        int n = w.exec1("SELECT n FROM pg_test_counter WHERE id = 1")[0].as<int>();
+                        w.exec_params("UPDATE pg_test_counter SET n = $1 WHERE id = 1", n + 1);
+                    });
+                } catch (const Error& e) {
+                    EXPECT_EQ(e.code(), ErrorCode::kConflict);
+                    errors++;
+                }
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    int n = setup.transact(
+        [](pqxx::work& w) { return w.exec1("SELECT n FROM pg_test_counter")[0].as<int>(); });
+    EXPECT_EQ(n + errors.load(), kThreads * kPerThread);
+    EXPECT_GT(n, kThreads * kPerThread / 2) << "retries should absorb most conflicts";
+}
+
+TEST(Pg, KilledBackendIsUnavailableOnceThenRecovers) {
+    Pg victim(conninfo());
+    int pid = victim.transact(
+        [](pqxx::work& w) { return w.exec1("SELECT pg_backend_pid()")[0].as<int>(); });
+    Pg killer(conninfo());
+    killer.transact([&](pqxx::work& w) { w.exec_params("SELECT pg_terminate_backend($1)", pid); });
+    try {
+        victim.transact([](pqxx::work& w) { w.exec("SELECT 1"); });
+        FAIL() << "a terminated backend cannot answer";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kUnavailable);
+    }
+    std::this_thread::sleep_for(Pg::kReconnectBackoff + std::chrono::milliseconds(50));
+    int other = victim.transact(
+        [](pqxx::work& w) { return w.exec1("SELECT pg_backend_pid()")[0].as<int>(); });
+    EXPECT_NE(other, pid);
+}
+
+TEST(Pg, UnreachableServerIsUnavailable) {
+    Pg pg("host=127.0.0.1 port=1 dbname=x user=x connect_timeout=2");
+    try {
+        pg.transact([](pqxx::work& w) { w.exec("SELECT 1"); });
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kUnavailable);
+    }
+}
+
+TEST(PgProbe, AnswersUpAndDown) {
+    std::string err;
+    EXPECT_TRUE(pg_probe(conninfo(), 1500, &err)) << err;
+    EXPECT_FALSE(pg_probe("host=127.0.0.1 port=1 dbname=x user=x", 500, &err));
+    EXPECT_FALSE(err.empty());
+}
