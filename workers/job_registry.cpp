@@ -18,7 +18,9 @@ void JobRegistry::add_handler(std::string queue, std::string name, JobHandler ha
     handlers_[std::move(queue)][std::move(name)] = std::move(handler);
 }
 
-void JobRegistry::add_repeatable(Repeatable r) { repeatables_.push_back(std::move(r)); }
+void JobRegistry::add_repeatable(Repeatable r) {
+    repeatables_.push_back(std::move(r));
+}
 
 const JobHandler* JobRegistry::find(std::string_view queue, std::string_view name) const {
     auto q = handlers_.find(queue);

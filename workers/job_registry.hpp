@@ -47,18 +47,18 @@ namespace bazaar::worker {
 
 // Thrown by a handler: fail the job now, without further attempts.
 class PermanentFailure : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 // Thrown by JobContext::throw_if_cancelled().
 class JobCancelled : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 class JobContext {
-public:
+  public:
     JobContext(Backends& backends, std::string queue, std::string id, std::string name,
                nlohmann::json data, int attempt, std::chrono::steady_clock::time_point deadline,
                const std::atomic<bool>& cancelled)
@@ -92,7 +92,7 @@ public:
     void set_result(nlohmann::json result) { result_ = std::move(result); }
     const nlohmann::json& result() const { return result_; }
 
-private:
+  private:
     Backends& backends_;
     std::string queue_;
     std::string id_;
@@ -114,7 +114,7 @@ struct RateLimit {
 
 struct QueueOptions {
     int concurrency = 0;  // job threads per process; 0: WORKER_THREADS
-    RateLimit rate_limit;
+    RateLimit rate_limit{};
 };
 
 // A job added on a cron schedule (5 fields, IANA zone). Each tick is enqueued
@@ -129,7 +129,7 @@ struct Repeatable {
 };
 
 class JobRegistry {
-public:
+  public:
     // The process-wide registry that the static registrations fill.
     static JobRegistry& global();
 
@@ -145,7 +145,7 @@ public:
     QueueOptions options(std::string_view queue) const;
     const std::vector<Repeatable>& repeatables() const { return repeatables_; }
 
-private:
+  private:
     std::map<std::string, QueueOptions, std::less<>> options_;
     std::map<std::string, std::map<std::string, JobHandler, std::less<>>, std::less<>> handlers_;
     std::vector<Repeatable> repeatables_;
@@ -166,7 +166,9 @@ struct JobRegistration {
 };
 
 struct RepeatRegistration {
-    explicit RepeatRegistration(Repeatable r) { JobRegistry::global().add_repeatable(std::move(r)); }
+    explicit RepeatRegistration(Repeatable r) {
+        JobRegistry::global().add_repeatable(std::move(r));
+    }
 };
 
 }  // namespace bazaar::worker

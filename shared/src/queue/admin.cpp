@@ -20,9 +20,9 @@ struct StateSet {
 };
 
 const StateSet kStates[] = {
-    {"waiting", &QueueKeys::wait, false},        {"active", &QueueKeys::active, false},
-    {"delayed", &QueueKeys::delayed, false},     {"completed", &QueueKeys::completed, true},
-    {"failed", &QueueKeys::failed, true},        {"waiting-children", &QueueKeys::waitdeps, false},
+    {"waiting", &QueueKeys::wait, false},    {"active", &QueueKeys::active, false},
+    {"delayed", &QueueKeys::delayed, false}, {"completed", &QueueKeys::completed, true},
+    {"failed", &QueueKeys::failed, true},    {"waiting-children", &QueueKeys::waitdeps, false},
 };
 
 const StateSet* find_state(std::string_view state) {
@@ -171,28 +171,31 @@ QueueCounts counts(Redis& redis, std::string_view queue) {
 }
 
 nlohmann::json counts_json(std::string_view queue, const QueueCounts& c) {
-    return {{"name", queue},
-            {"waiting", c.waiting},
-            {"active", c.active},
-            {"delayed", c.delayed},
-            {"completed", c.completed},
-            {"failed", c.failed},
-            {"waitingChildren", c.waiting_children},
-            {"paused", c.paused},
-            {"total", c.waiting + c.active + c.delayed + c.completed + c.failed +
-                          c.waiting_children},
-            {"processedLastMinute", c.completed_last_minute},
-            {"failedLastMinute", c.failed_last_minute}};
+    return {
+        {"name", queue},
+        {"waiting", c.waiting},
+        {"active", c.active},
+        {"delayed", c.delayed},
+        {"completed", c.completed},
+        {"failed", c.failed},
+        {"waitingChildren", c.waiting_children},
+        {"paused", c.paused},
+        {"total", c.waiting + c.active + c.delayed + c.completed + c.failed + c.waiting_children},
+        {"processedLastMinute", c.completed_last_minute},
+        {"failedLastMinute", c.failed_last_minute}};
 }
 
-bool is_job_state(std::string_view state) { return find_state(state) != nullptr; }
+bool is_job_state(std::string_view state) {
+    return find_state(state) != nullptr;
+}
 
 JobPage list_jobs(Redis& redis, std::string_view queue, std::string_view state, int limit,
                   std::optional<std::string_view> cursor) {
     const StateSet* s = find_state(state);
     if (!s)
         throw Error::validation(
-            "state", "must be one of waiting, active, delayed, completed, failed, waiting-children");
+            "state",
+            "must be one of waiting, active, delayed, completed, failed, waiting-children");
     if (limit < 1 || limit > 100) throw Error::validation("limit", "must be between 1 and 100");
     QueueKeys k(queue);
     const std::string& key = k.*(s->key);
@@ -205,8 +208,9 @@ JobPage list_jobs(Redis& redis, std::string_view queue, std::string_view state, 
             start = rank.integer() + 1;
         } else {
             // The last item moved on: resume at its score.
-            start = redis.command(s->newest_first ? RedisArgs{"ZCOUNT", key, "(" + c.score, "+inf"}
-                                                  : RedisArgs{"ZCOUNT", key, "-inf", "(" + c.score})
+            start = redis
+                        .command(s->newest_first ? RedisArgs{"ZCOUNT", key, "(" + c.score, "+inf"}
+                                                 : RedisArgs{"ZCOUNT", key, "-inf", "(" + c.score})
                         .integer();
         }
     }
@@ -262,8 +266,8 @@ std::int64_t retry_failed(Redis& redis, std::string_view queue) {
     QueueKeys k(queue);
     std::int64_t total = 0;
     for (;;) {
-        Reply r = redis.eval_script("queue_retry", {k.failed, k.wait, k.marker},
-                                    {k.prefix, "", "1000"});
+        Reply r =
+            redis.eval_script("queue_retry", {k.failed, k.wait, k.marker}, {k.prefix, "", "1000"});
         append_events(redis, parse_events(r.at(1), queue));
         std::int64_t n = r.at(0).integer();
         total += n;
@@ -273,10 +277,12 @@ std::int64_t retry_failed(Redis& redis, std::string_view queue) {
 
 bool set_paused(Redis& redis, std::string_view queue, bool paused) {
     QueueKeys k(queue);
-    bool changed = redis.eval_script("queue_pause", {k.meta, k.marker, k.wait},
-                                     {paused ? "1" : "0"})
-                       .integer() == 1;
-    if (changed) append_events(redis, {{std::string(queue), "", "", paused ? "paused" : "resumed", 0, 0, ""}});
+    bool changed =
+        redis.eval_script("queue_pause", {k.meta, k.marker, k.wait}, {paused ? "1" : "0"})
+            .integer() == 1;
+    if (changed)
+        append_events(redis,
+                      {{std::string(queue), "", "", paused ? "paused" : "resumed", 0, 0, ""}});
     return changed;
 }
 
@@ -286,9 +292,9 @@ std::int64_t clean_set(Redis& redis, const QueueKeys& k, const std::string& key,
                        std::string_view state, std::int64_t cutoff_ms) {
     std::int64_t total = 0;
     for (;;) {
-        Reply r = redis.eval_script(
-            "queue_clean", {key},
-            {k.prefix, std::string(state), std::to_string(cutoff_ms), "1000"});
+        Reply r =
+            redis.eval_script("queue_clean", {key},
+                              {k.prefix, std::string(state), std::to_string(cutoff_ms), "1000"});
         std::int64_t n = r.at(0).integer();
         std::vector<JobEvent> events;
         for (std::size_t i = 0; i < r.at(1).size(); ++i)

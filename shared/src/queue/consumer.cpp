@@ -19,10 +19,10 @@ void add_leases(std::vector<std::string>& args, const std::vector<Lease>& leases
 
 TakeResult take(Redis& redis, const QueueKeys& k, int max, std::int64_t lease_ms,
                 const std::string& token_prefix, int rate_max, std::int64_t rate_window_ms) {
-    Reply r = redis.eval_script(
-        "queue_take", {k.wait, k.active, k.delayed, k.marker, k.meta, k.limiter},
-        {k.prefix, std::to_string(max), std::to_string(lease_ms), token_prefix,
-         std::to_string(rate_max), std::to_string(rate_window_ms)});
+    Reply r =
+        redis.eval_script("queue_take", {k.wait, k.active, k.delayed, k.marker, k.meta, k.limiter},
+                          {k.prefix, std::to_string(max), std::to_string(lease_ms), token_prefix,
+                           std::to_string(rate_max), std::to_string(rate_window_ms)});
     TakeResult out;
     Reply jobs = r.at(0);
     out.jobs.reserve(jobs.size() / 7);
@@ -39,8 +39,8 @@ TakeResult take(Redis& redis, const QueueKeys& k, int max, std::int64_t lease_ms
     }
     out.events = parse_events(r.at(1), k.name);
     std::string_view status = r.at(2).str();
-    out.status = status == "ok"       ? TakeResult::Status::kOk
-                 : status == "paused" ? TakeResult::Status::kPaused
+    out.status = status == "ok"        ? TakeResult::Status::kOk
+                 : status == "paused"  ? TakeResult::Status::kPaused
                  : status == "limited" ? TakeResult::Status::kLimited
                                        : TakeResult::Status::kEmpty;
     out.wait_ms = r.at(3).integer();
@@ -71,10 +71,10 @@ FinishResult finish(Redis& redis, const QueueKeys& k, const std::vector<Finish>&
                                                                : "u");
         args.push_back(e.payload);
     }
-    Reply r = redis.eval_script("queue_finish",
-                                {k.active, k.wait, k.delayed, k.completed, k.failed, k.dlq,
-                                 k.marker, k.waitdeps, k.rate},
-                                args);
+    Reply r = redis.eval_script(
+        "queue_finish",
+        {k.active, k.wait, k.delayed, k.completed, k.failed, k.dlq, k.marker, k.waitdeps, k.rate},
+        args);
     Reply states = r.at(0);
     for (std::size_t i = 0; i < states.size(); ++i) out.states.emplace_back(states.at(i).str());
     out.events = parse_events(r.at(1), k.name);
@@ -90,17 +90,17 @@ std::vector<JobEvent> release(Redis& redis, const QueueKeys& k, const std::vecto
 }
 
 std::vector<JobEvent> maintain(Redis& redis, const QueueKeys& k, int max_stalls, int limit) {
-    Reply r = redis.eval_script(
-        "queue_maintain", {k.active, k.wait, k.delayed, k.marker},
-        {k.prefix, std::to_string(max_stalls), std::to_string(limit), std::to_string(kFailGraceMs)});
+    Reply r = redis.eval_script("queue_maintain", {k.active, k.wait, k.delayed, k.marker},
+                                {k.prefix, std::to_string(max_stalls), std::to_string(limit),
+                                 std::to_string(kFailGraceMs)});
     auto events = parse_events(r.at(0), k.name);
     Reply over = r.at(1);
     std::vector<Finish> fails;
     for (std::size_t i = 0; i + 1 < over.size(); i += 2) {
-        fails.push_back({std::string(over.at(i).str()), std::string(over.at(i + 1).str()),
-                         Finish::Outcome::kFailForGood,
-                         "stalled more than " + std::to_string(max_stalls) +
-                             " times (its worker kept dying)"});
+        fails.push_back(
+            {std::string(over.at(i).str()), std::string(over.at(i + 1).str()),
+             Finish::Outcome::kFailForGood,
+             "stalled more than " + std::to_string(max_stalls) + " times (its worker kept dying)"});
     }
     if (!fails.empty()) {
         auto f = finish(redis, k, fails);

@@ -30,9 +30,12 @@ RedisArgs xadd_command(const JobEvent& e) {
     a.add("*").add("queue").add(e.queue).add("jobId").add(e.id).add("name").add(e.name);
     a.add("state").add(e.state).add("attempt").add(static_cast<std::int64_t>(e.attempt));
     if (e.number != 0) {
-        if (e.state == "delayed") a.add("dueMs");
-        else if (e.state == "stalled") a.add("stalls");
-        else a.add("durationMs");
+        if (e.state == "delayed")
+            a.add("dueMs");
+        else if (e.state == "stalled")
+            a.add("stalls");
+        else
+            a.add("durationMs");
         a.add(e.number);
     }
     if (!e.error.empty()) a.add("error").add(e.error);

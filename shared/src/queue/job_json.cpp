@@ -40,9 +40,12 @@ KeepPolicy keep_from_json(const nlohmann::json& j, const std::string& field) {
     }
     if (!j.is_object()) throw Error::validation(field, "must be an object {ageS, count}");
     for (const auto& [key, v] : j.items()) {
-        if (key == "ageS") k.age_s = get_int(v, field + ".ageS");
-        else if (key == "count") k.count = get_int(v, field + ".count");
-        else throw Error::validation(field + "." + key, "unknown field");
+        if (key == "ageS")
+            k.age_s = get_int(v, field + ".ageS");
+        else if (key == "count")
+            k.count = get_int(v, field + ".count");
+        else
+            throw Error::validation(field + "." + key, "unknown field");
     }
     return k;
 }
@@ -108,9 +111,12 @@ JobOptions options_from_json(const nlohmann::json& j) {
             if (!v.is_object()) throw Error::validation(field, "must be {type, delayMs}");
             for (const auto& [bk, bv] : v.items()) {
                 if (bk == "type") {
-                    if (bv == "fixed") o.backoff.type = Backoff::Type::kFixed;
-                    else if (bv == "exponential") o.backoff.type = Backoff::Type::kExponential;
-                    else throw Error::validation(field + ".type", "must be fixed or exponential");
+                    if (bv == "fixed")
+                        o.backoff.type = Backoff::Type::kFixed;
+                    else if (bv == "exponential")
+                        o.backoff.type = Backoff::Type::kExponential;
+                    else
+                        throw Error::validation(field + ".type", "must be fixed or exponential");
                 } else if (bk == "delayMs") {
                     o.backoff.delay_ms = get_int(bv, field + ".delayMs");
                 } else {

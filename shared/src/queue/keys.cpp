@@ -24,8 +24,8 @@ QueueKeys::QueueKeys(std::string_view queue)
 bool is_valid_queue_name(std::string_view name) {
     if (name.empty() || name.size() > 64) return false;
     for (char c : name) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-                  c == '-';
+        bool ok =
+            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
         if (!ok) return false;
     }
     return true;

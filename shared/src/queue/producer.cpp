@@ -63,13 +63,12 @@ std::vector<std::string> run_add(Redis& redis, const QueueKeys& k, const NewJob*
     Reply r;
     try {
         r = redis.eval_script(
-            "queue_add", {k.seq, k.wait, k.delayed, k.marker, k.waitdeps, k.failed, k.dlq, k.repeat},
-            args);
+            "queue_add",
+            {k.seq, k.wait, k.delayed, k.marker, k.waitdeps, k.failed, k.dlq, k.repeat}, args);
     } catch (const RedisError& e) {
         std::string msg = e.what();
         auto pos = msg.find("unknown dependency ");
-        if (pos != std::string::npos)
-            throw Error::validation("dependsOn", msg.substr(pos));
+        if (pos != std::string::npos) throw Error::validation("dependsOn", msg.substr(pos));
         throw;
     }
     std::vector<std::string> ids;
@@ -81,7 +80,9 @@ std::vector<std::string> run_add(Redis& redis, const QueueKeys& k, const NewJob*
 
 }  // namespace
 
-std::string outbox_topic(std::string_view queue) { return "job:" + std::string(queue); }
+std::string outbox_topic(std::string_view queue) {
+    return "job:" + std::string(queue);
+}
 
 std::string add(Redis& redis, std::string_view queue, const NewJob& job) {
     auto ids = add_bulk(redis, queue, {job});

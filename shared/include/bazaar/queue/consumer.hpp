@@ -43,8 +43,7 @@ struct TakeResult {
 // Takes up to `max` jobs (priority order, FIFO within a priority) under leases
 // of `lease_ms`. `rate_max` jobs per `rate_window_ms` across all workers (0: no limit).
 TakeResult take(Redis& redis, const QueueKeys& k, int max, std::int64_t lease_ms,
-                const std::string& token_prefix, int rate_max = 0,
-                std::int64_t rate_window_ms = 0);
+                const std::string& token_prefix, int rate_max = 0, std::int64_t rate_window_ms = 0);
 
 using Lease = std::pair<std::string, std::string>;  // job id, token
 

@@ -1,0 +1,65 @@
+#include "outbox_relay.hpp"
+
+#include <pqxx/pqxx>
+
+#include "bazaar/log.hpp"
+#include "bazaar/pg.hpp"
+#include "bazaar/queue/outbox_relay.hpp"
+#include "bazaar/queue/producer.hpp"
+#include "bazaar/redis.hpp"
+
+namespace bazaar::worker {
+
+namespace {
+
+constexpr int kBatch = 500;
+
+class Wakeup : public pqxx::notification_receiver {
+  public:
+    explicit Wakeup(pqxx::connection_base& c)
+        : pqxx::notification_receiver(c, queue::kOutboxChannel) {}
+    void operator()(const std::string&, int) override {}
+};
+
+}  // namespace
+
+OutboxRelay::~OutboxRelay() {
+    stop();
+}
+
+void OutboxRelay::start() {
+    thread_ = std::thread([this] { loop(); });
+}
+
+void OutboxRelay::stop() {
+    stopping_ = true;
+    if (thread_.joinable()) thread_.join();
+}
+
+void OutboxRelay::loop() {
+    log::set_request_id("outbox-relay");
+    Pg pg(config_.pg_conninfo());
+    Redis redis(RedisOptions{config_.redis_host, config_.redis_port, config_.redis_timeout_ms});
+    bool failing = false;
+    while (!stopping_) {
+        try {
+            pqxx::connection listener(config_.pg_conninfo());
+            Wakeup wakeup(listener);
+            while (!stopping_) {
+                // Drain first: rows committed before LISTEN started count too.
+                while (!stopping_ && queue::relay_outbox(pg, redis, kBatch) == kBatch) {
+                }
+                if (failing) log::info("outbox relay reconnected");
+                failing = false;
+                listener.await_notification(1, 0);
+            }
+        } catch (const std::exception& e) {
+            if (!failing) log::warn("outbox relay failing; retrying", {{"error", e.what()}});
+            failing = true;
+            for (int i = 0; i < 10 && !stopping_; ++i)
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
+}
+
+}  // namespace bazaar::worker

@@ -1,0 +1,384 @@
+#include "queue_runner.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "bazaar/backends.hpp"
+#include "bazaar/error.hpp"
+#include "bazaar/log.hpp"
+
+namespace bazaar::worker {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// Longest single block in Redis: bounds how stale a blocked fetcher's view of
+// the delayed set can get if a wake-up were ever missed.
+constexpr std::int64_t kMaxBlockMs = 5000;
+constexpr auto kMaxBackoff = milliseconds(2000);
+
+RedisOptions redis_options(const Config& c) {
+    return RedisOptions{c.redis_host, c.redis_port, c.redis_timeout_ms};
+}
+
+}  // namespace
+
+QueueRunner::QueueRunner(const Config& config, const JobRegistry& registry, std::string queue,
+                         int concurrency, RateLimit rate_limit, EventSink& events,
+                         std::string worker_id)
+    : config_(config),
+      registry_(registry),
+      keys_(queue),
+      concurrency_(concurrency),
+      rate_limit_(rate_limit),
+      events_(events),
+      worker_id_(std::move(worker_id)),
+      wake_key_(keys_.wake(worker_id_)) {}
+
+QueueRunner::~QueueRunner() {
+    for (auto* t : {&fetcher_, &finisher_})
+        if (t->joinable()) t->detach();
+    for (auto& t : job_threads_)
+        if (t.joinable()) t.detach();
+}
+
+void QueueRunner::start() {
+    for (int i = 0; i < concurrency_; ++i) job_threads_.emplace_back([this] { job_loop(); });
+    finisher_ = std::thread([this] { finish_loop(); });
+    fetcher_ = std::thread([this] { fetch_loop(); });
+}
+
+int QueueRunner::free_slots_locked() const {
+    return concurrency_ - busy_threads_ - static_cast<int>(ready_.size());
+}
+
+/* ---- fetching ---- */
+
+void QueueRunner::block_for_work(Redis& redis, std::int64_t wait_ms, bool marker) {
+    std::int64_t ms = wait_ms < 0 ? kMaxBlockMs : std::clamp<std::int64_t>(wait_ms, 1, kMaxBlockMs);
+    char timeout[32];
+    std::snprintf(timeout, sizeof timeout, "%.3f", static_cast<double>(ms) / 1000.0);
+    RedisArgs cmd{"BZPOPMIN"};
+    // Rate-limited: the marker would only wake us into the same limit; sleep
+    // out the window on the private key alone.
+    if (marker) cmd.add(keys_.marker);
+    cmd.add(wake_key_).add(timeout);
+    redis.blocking_command(cmd, static_cast<int>(ms));
+}
+
+void QueueRunner::fetch_loop() {
+    log::set_request_id("fetch-" + keys_.name);
+    Redis redis(redis_options(config_));
+    auto backoff = milliseconds(100);
+    bool failing = false;
+    for (;;) {
+        int slots;
+        {
+            std::unique_lock lock(mu_);
+            fetch_cv_.wait(lock, [&] { return stop_taking_ || free_slots_locked() > 0; });
+            if (stop_taking_) return;
+            slots = free_slots_locked();
+        }
+        try {
+            auto r = queue::take(redis, keys_, slots, config_.queue_lease_ms, worker_id_,
+                                 rate_limit_.max, rate_limit_.duration_ms);
+            events_.push(std::move(r.events));
+            if (failing) log::info("queue fetcher reconnected", {{"queue", keys_.name}});
+            failing = false;
+            backoff = milliseconds(100);
+            if (!r.jobs.empty()) {
+                auto now = Clock::now();
+                std::lock_guard lock(mu_);
+                for (auto& j : r.jobs) {
+                    Held h;
+                    h.token = j.token;
+                    h.timeout_ms = j.timeout_ms > 0 ? j.timeout_ms : config_.queue_job_timeout_ms;
+                    h.deadline = now + milliseconds(h.timeout_ms);
+                    held_[j.id] = std::move(h);
+                    ready_.push_back(std::move(j));
+                }
+                job_cv_.notify_all();
+                continue;
+            }
+            block_for_work(redis, r.wait_ms, r.status != queue::TakeResult::Status::kLimited);
+        } catch (const std::exception& e) {
+            if (!failing) {
+                log::warn("queue fetcher cannot reach Redis; retrying",
+                          {{"queue", keys_.name}, {"error", e.what()}});
+            }
+            failing = true;
+            std::unique_lock lock(mu_);
+            fetch_cv_.wait_for(lock, backoff, [&] { return stop_taking_; });
+            backoff = std::min(backoff * 2, kMaxBackoff);
+        }
+    }
+}
+
+/* ---- running ---- */
+
+void QueueRunner::job_loop() {
+    Backends backends(config_);
+    for (;;) {
+        queue::TakenJob job;
+        std::shared_ptr<std::atomic<bool>> cancelled;
+        Clock::time_point deadline;
+        {
+            std::unique_lock lock(mu_);
+            job_cv_.wait(lock, [&] { return stop_jobs_ || !ready_.empty(); });
+            if (ready_.empty()) break;
+            job = std::move(ready_.front());
+            ready_.pop_front();
+            auto& h = held_[job.id];
+            h.running = true;
+            cancelled = h.cancelled;
+            deadline = h.deadline;
+            ++busy_threads_;
+        }
+        run_one(backends, job, cancelled, deadline);
+    }
+    threads_done_.fetch_add(1);
+    idle_cv_.notify_all();
+}
+
+void QueueRunner::run_one(Backends& backends, const queue::TakenJob& job,
+                          const std::shared_ptr<std::atomic<bool>>& cancelled,
+                          Clock::time_point deadline) {
+    log::set_request_id("job-" + keys_.name + "-" + job.id);
+    queue::Finish f{job.id, job.token, queue::Finish::Outcome::kComplete, ""};
+    const JobHandler* handler = registry_.find(keys_.name, job.name);
+    if (!handler) {
+        f.outcome = queue::Finish::Outcome::kFailForGood;
+        f.payload = "no handler for job '" + job.name + "' in queue '" + keys_.name + "'";
+    } else {
+        try {
+            JobContext ctx(backends, keys_.name, job.id, job.name, nlohmann::json::parse(job.data),
+                           job.attempt, deadline, *cancelled);
+            (*handler)(ctx);
+            if (!ctx.result().is_null()) f.payload = ctx.result().dump();
+        } catch (const PermanentFailure& e) {
+            f.outcome = queue::Finish::Outcome::kFailForGood;
+            f.payload = e.what();
+        } catch (const nlohmann::json::parse_error&) {
+            f.outcome = queue::Finish::Outcome::kFailForGood;
+            f.payload = "job data is not JSON";
+        } catch (const std::exception& e) {
+            f.outcome = queue::Finish::Outcome::kFail;
+            f.payload = *e.what() ? e.what() : "handler failed";
+        } catch (...) {
+            f.outcome = queue::Finish::Outcome::kFail;
+            f.payload = "handler threw a non-standard exception";
+        }
+    }
+    if (f.outcome != queue::Finish::Outcome::kComplete) {
+        log::warn("job attempt failed", {{"queue", keys_.name},
+                                         {"job", job.id},
+                                         {"name", job.name},
+                                         {"attempt", job.attempt},
+                                         {"error", f.payload}});
+    }
+    {
+        std::lock_guard lock(mu_);
+        --busy_threads_;
+        auto it = held_.find(job.id);
+        if (it != held_.end()) {
+            it->second.running = false;
+            if (!it->second.abandoned) {
+                pending_.push_back(std::move(f));
+                finish_cv_.notify_one();
+            } else if (it->second.done || it->second.lost) {
+                held_.erase(it);
+            }
+        }
+        fetch_cv_.notify_one();
+        idle_cv_.notify_all();
+    }
+    log::set_request_id("");
+}
+
+/* ---- finishing ---- */
+
+void QueueRunner::finish_loop() {
+    log::set_request_id("finish-" + keys_.name);
+    Redis redis(redis_options(config_));
+    auto backoff = milliseconds(100);
+    std::vector<queue::Finish> batch;
+    for (;;) {
+        {
+            std::unique_lock lock(mu_);
+            finish_cv_.wait(lock, [&] { return stop_finisher_ || !pending_.empty(); });
+            if (pending_.empty()) return;
+            batch.swap(pending_);
+            finishing_ += static_cast<int>(batch.size());
+        }
+        try {
+            auto r = queue::finish(redis, keys_, batch);
+            events_.push(std::move(r.events));
+            backoff = milliseconds(100);
+            std::lock_guard lock(mu_);
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                if (r.states[i] == "stale") {
+                    log::warn("job outcome refused: the lease had moved on",
+                              {{"queue", keys_.name}, {"job", batch[i].id}});
+                }
+                auto it = held_.find(batch[i].id);
+                if (it == held_.end()) continue;
+                if (it->second.running)
+                    it->second.done = true;
+                else
+                    held_.erase(it);
+            }
+            finishing_ -= static_cast<int>(batch.size());
+            idle_cv_.notify_all();
+            batch.clear();
+        } catch (const std::exception& e) {
+            log::warn("job outcomes not recorded yet; retrying",
+                      {{"queue", keys_.name}, {"jobs", batch.size()}, {"error", e.what()}});
+            std::unique_lock lock(mu_);
+            pending_.insert(pending_.begin(), std::make_move_iterator(batch.begin()),
+                            std::make_move_iterator(batch.end()));
+            finishing_ -= static_cast<int>(batch.size());
+            batch.clear();
+            if (stop_finisher_ && Clock::now() >= finish_deadline_) {
+                log::error("giving up on job outcomes at shutdown; their leases will expire",
+                           {{"queue", keys_.name}, {"jobs", pending_.size()}});
+                pending_.clear();
+                return;
+            }
+            finish_cv_.wait_for(lock, backoff);
+            backoff = std::min(backoff * 2, kMaxBackoff);
+        }
+    }
+}
+
+/* ---- scheduler hooks ---- */
+
+std::vector<queue::Lease> QueueRunner::leases() {
+    std::lock_guard lock(mu_);
+    std::vector<queue::Lease> out;
+    out.reserve(held_.size());
+    for (const auto& [id, h] : held_)
+        if (!h.lost && !h.done) out.emplace_back(id, h.token);
+    return out;
+}
+
+void QueueRunner::leases_lost(const std::vector<std::string>& ids) {
+    if (ids.empty()) return;
+    std::lock_guard lock(mu_);
+    for (const auto& id : ids) {
+        auto it = held_.find(id);
+        if (it == held_.end()) continue;
+        log::warn("job lease lost; another worker owns the job now",
+                  {{"queue", keys_.name}, {"job", id}});
+        it->second.lost = it->second.abandoned = true;
+        it->second.cancelled->store(true);
+        if (!it->second.running) {
+            ready_.erase(std::remove_if(ready_.begin(), ready_.end(),
+                                        [&](const queue::TakenJob& j) { return j.id == id; }),
+                         ready_.end());
+            held_.erase(it);
+        }
+    }
+    fetch_cv_.notify_one();
+    idle_cv_.notify_all();
+}
+
+void QueueRunner::expire_deadlines(Clock::time_point now) {
+    std::lock_guard lock(mu_);
+    for (auto& [id, h] : held_) {
+        if (!h.running || h.abandoned || now < h.deadline) continue;
+        h.abandoned = true;
+        h.cancelled->store(true);
+        log::warn("job timed out",
+                  {{"queue", keys_.name}, {"job", id}, {"timeoutMs", h.timeout_ms}});
+        pending_.push_back({id, h.token, queue::Finish::Outcome::kFail,
+                            "timed out after " + std::to_string(h.timeout_ms) + " ms"});
+        finish_cv_.notify_one();
+    }
+}
+
+/* ---- shutdown ---- */
+
+void QueueRunner::stop_taking(Redis& redis) {
+    {
+        std::lock_guard lock(mu_);
+        stop_taking_ = true;
+    }
+    fetch_cv_.notify_all();
+    try {
+        redis.command({"ZADD", wake_key_, "0", "stop"});
+    } catch (const std::exception& e) {
+        // The fetcher's block ends by its own timeout (at most kMaxBlockMs).
+        log::warn("cannot wake the queue fetcher", {{"queue", keys_.name}, {"error", e.what()}});
+    }
+    if (fetcher_.joinable()) fetcher_.join();
+
+    std::vector<queue::Lease> unstarted;
+    {
+        std::lock_guard lock(mu_);
+        for (const auto& j : ready_) unstarted.emplace_back(j.id, j.token);
+        for (const auto& l : unstarted) held_.erase(l.first);
+        ready_.clear();
+        stop_jobs_ = true;
+    }
+    job_cv_.notify_all();
+    idle_cv_.notify_all();
+    try {
+        redis.command({"DEL", wake_key_});
+        events_.push(queue::release(redis, keys_, unstarted));
+    } catch (const std::exception& e) {
+        log::warn("cannot give back unstarted jobs; they return when their lease expires",
+                  {{"queue", keys_.name}, {"jobs", unstarted.size()}, {"error", e.what()}});
+    }
+}
+
+bool QueueRunner::wait_idle(Clock::time_point deadline) {
+    std::unique_lock lock(mu_);
+    return idle_cv_.wait_until(
+        lock, deadline, [&] { return held_.empty() && pending_.empty() && finishing_ == 0; });
+}
+
+std::size_t QueueRunner::release_running(Redis& redis) {
+    std::vector<queue::Lease> running;
+    {
+        std::lock_guard lock(mu_);
+        for (auto& [id, h] : held_) {
+            if (!h.running || h.abandoned) continue;
+            running.emplace_back(id, h.token);
+            h.abandoned = h.lost = true;
+            h.cancelled->store(true);
+        }
+    }
+    try {
+        events_.push(queue::release(redis, keys_, running));
+    } catch (const std::exception& e) {
+        log::warn("cannot give back running jobs; they return when their lease expires",
+                  {{"queue", keys_.name}, {"jobs", running.size()}, {"error", e.what()}});
+    }
+    return running.size();
+}
+
+bool QueueRunner::join(Clock::time_point deadline) {
+    {
+        std::lock_guard lock(mu_);
+        stop_jobs_ = stop_finisher_ = true;
+        finish_deadline_ = deadline;
+    }
+    job_cv_.notify_all();
+    finish_cv_.notify_all();
+    if (finisher_.joinable()) finisher_.join();
+    {
+        std::unique_lock lock(mu_);
+        if (!idle_cv_.wait_until(lock, deadline, [&] {
+                return threads_done_.load() == static_cast<int>(job_threads_.size());
+            })) {
+            return false;
+        }
+    }
+    for (auto& t : job_threads_) t.join();
+    job_threads_.clear();
+    return true;
+}
+
+}  // namespace bazaar::worker

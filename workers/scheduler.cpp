@@ -1,0 +1,121 @@
+#include "scheduler.hpp"
+
+#include "bazaar/error.hpp"
+#include "bazaar/log.hpp"
+#include "bazaar/queue/producer.hpp"
+
+namespace bazaar::worker {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// Resolution of job timeouts; everything else runs on longer periods.
+constexpr auto kTick = milliseconds(100);
+constexpr auto kMaintainEvery = milliseconds(1000);
+constexpr auto kCronEvery = milliseconds(1000);
+
+std::int64_t to_ms(std::chrono::system_clock::time_point t) {
+    return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+Scheduler::Scheduler(const Config& config, std::vector<QueueRunner*> runners,
+                     const std::vector<Repeatable>& repeatables, EventSink& events)
+    : config_(config), runners_(std::move(runners)), events_(events) {
+    for (const auto& r : repeatables) {
+        bool served = false;
+        for (auto* q : runners_) served = served || q->name() == r.queue;
+        if (!served) continue;
+        schedules_.push_back({&r, queue::CronExpression::parse(r.cron, r.timezone), 0});
+    }
+}
+
+Scheduler::~Scheduler() {
+    stop();
+}
+
+void Scheduler::start() {
+    thread_ = std::thread([this] { loop(); });
+}
+
+void Scheduler::stop() {
+    {
+        std::lock_guard lock(mu_);
+        if (!thread_.joinable()) return;
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+}
+
+void Scheduler::renew_leases(Redis& redis) {
+    for (auto* q : runners_) {
+        auto leases = q->leases();
+        if (leases.empty()) continue;
+        q->leases_lost(queue::extend(redis, q->keys(), config_.queue_lease_ms, leases));
+    }
+}
+
+void Scheduler::maintain(Redis& redis) {
+    for (auto* q : runners_)
+        events_.push(queue::maintain(redis, q->keys(), config_.queue_max_stalls));
+}
+
+void Scheduler::schedule_ticks(Redis& redis) {
+    auto now = std::chrono::system_clock::now();
+    for (auto& s : schedules_) {
+        std::int64_t tick = to_ms(s.cron.next_after(now));
+        if (tick == s.scheduled_tick_ms) continue;
+        queue::NewJob job = s.spec->job;
+        job.options.job_id = "repeat:" + s.spec->key + ":" + std::to_string(tick);
+        job.options.delay_ms = std::max<std::int64_t>(tick - to_ms(now), 0);
+        if (queue::add_repeat_tick(redis, s.spec->queue, s.spec->key, tick, job)) {
+            log::info(
+                "cron tick scheduled",
+                {{"queue", s.spec->queue}, {"schedule", s.spec->key}, {"job", job.options.job_id}});
+        }
+        s.scheduled_tick_ms = tick;
+    }
+}
+
+void Scheduler::loop() {
+    log::set_request_id("scheduler");
+    Redis redis(RedisOptions{config_.redis_host, config_.redis_port, config_.redis_timeout_ms});
+    const auto renew_every = milliseconds(config_.queue_lease_ms / 3);
+    auto next_renew = Clock::now() + renew_every;
+    auto next_maintain = Clock::now();
+    auto next_cron = Clock::now();
+    for (;;) {
+        {
+            std::unique_lock lock(mu_);
+            if (cv_.wait_for(lock, kTick, [&] { return stopping_; })) return;
+        }
+        auto now = Clock::now();
+        for (auto* q : runners_) q->expire_deadlines(now);
+        try {
+            if (now >= next_renew) {
+                renew_leases(redis);
+                next_renew = now + renew_every;
+            }
+            if (now >= next_maintain) {
+                maintain(redis);
+                next_maintain = now + kMaintainEvery;
+            }
+            if (now >= next_cron && !schedules_.empty()) {
+                schedule_ticks(redis);
+                next_cron = now + kCronEvery;
+            }
+            if (failing_) log::info("scheduler reconnected to Redis");
+            failing_ = false;
+        } catch (const std::exception& e) {
+            if (!failing_)
+                log::warn("scheduler cannot reach Redis; retrying", {{"error", e.what()}});
+            failing_ = true;
+        }
+    }
+}
+
+}  // namespace bazaar::worker
