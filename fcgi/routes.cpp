@@ -1,11 +1,19 @@
 #include "routes.hpp"
 
+#include "handlers/auth.hpp"
+#include "handlers/books.hpp"
+#include "handlers/favorites.hpp"
 #include "handlers/operations.hpp"
+#include "handlers/tags.hpp"
 
 namespace bazaar::http {
 
 void register_all_routes(Router& router) {
     register_operations_routes(router);
+    register_auth_routes(router);
+    register_books_routes(router);
+    register_tags_routes(router);
+    register_favorites_routes(router);
 }
 
 }  // namespace bazaar::http

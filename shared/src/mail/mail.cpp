@@ -126,10 +126,17 @@ std::string to_eml(const Message& m) {
     return out;
 }
 
-std::string deliver(const Message& m, const Settings& s) {
+std::string deliver(const Message& m, const Settings& s, const std::string& key) {
     std::filesystem::create_directories(s.mail_dir);
-    std::string base = s.mail_dir + "/" + std::to_string(now_ms()) + "-" + random_hex(6);
-    std::string tmp = base + ".tmp", path = base + ".eml";
+    std::string stem = key.empty() ? random_hex(8) : key;
+    for (auto& c : stem) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '-' || c == '_';
+        if (!ok) c = '_';
+    }
+    if (stem.front() == '.') stem.front() = '_';
+    std::string path = s.mail_dir + "/" + stem + ".eml";
+    std::string tmp = path + "." + random_hex(4) + ".tmp";
     std::string content = to_eml(m);
     // Write then rename: a reader (a test, a mail pickup) never sees half a file.
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);

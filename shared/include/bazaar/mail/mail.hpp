@@ -36,8 +36,11 @@ Message render(const std::string& template_name, const nlohmann::json& data, con
 // The message as an .eml file's content (CRLF line ends, UTF-8, 8bit).
 std::string to_eml(const Message& m);
 
-// Writes the message under s.mail_dir and returns the file's path. Throws
-// std::runtime_error when the folder is not writable.
-std::string deliver(const Message& m, const Settings& s);
+// Writes the message as <s.mail_dir>/<key>.eml and returns the path. The key
+// (a job id) makes delivery idempotent: a job that runs twice rewrites the
+// same file instead of sending a second message. Characters other than
+// [A-Za-z0-9._-] in the key become '_'. Throws std::runtime_error when the
+// folder is not writable.
+std::string deliver(const Message& m, const Settings& s, const std::string& key);
 
 }  // namespace bazaar::mail

@@ -1,0 +1,142 @@
+#include "bazaar/cache/read_cache.hpp"
+
+#include <chrono>
+#include <thread>
+
+#include "bazaar/error.hpp"
+#include "bazaar/log.hpp"
+#include "bazaar/metrics.hpp"
+#include "bazaar/migrations.hpp"  // sha256_hex
+#include "bazaar/time.hpp"
+
+namespace bazaar::cache {
+
+namespace {
+
+constexpr int kGenerationTtlS = 86400;
+
+// Variants can be long (a q= search); a digest keeps keys short and bounded.
+std::string variant_id(const std::string& variant) {
+    return variant.size() <= 64 ? variant : sha256_hex(variant);
+}
+
+std::string lock_key(const std::string& scope, const std::string& variant) {
+    return "c:{" + scope + "}:lock:" + variant_id(variant);
+}
+
+bool redis_down(const Error& e) {
+    return e.code() == ErrorCode::kUnavailable;
+}
+
+Result load_direct(const std::function<std::string()>& load, Status status) {
+    metrics::inc(status == Status::kBypass ? metrics::Counter::kCacheBypass
+                                           : metrics::Counter::kCacheMiss);
+    return Result{load(), status};
+}
+
+}  // namespace
+
+const char* status_name(Status s) {
+    switch (s) {
+        case Status::kHit:
+            return "HIT";
+        case Status::kMiss:
+            return "MISS";
+        case Status::kBypass:
+            return "BYPASS";
+    }
+    return "MISS";
+}
+
+std::string generation_key(const std::string& scope) {
+    return "c:{" + scope + "}:gen";
+}
+
+std::string value_key(const std::string& scope, const std::string& variant) {
+    return "c:{" + scope + "}:v:" + variant_id(variant);
+}
+
+Result get_or_load(Redis& redis, const Entry& entry, const Options& options,
+                   const std::function<std::string()>& load) {
+    if (!options.enabled) return load_direct(load, Status::kBypass);
+    const std::vector<std::string> keys = {generation_key(entry.scope),
+                                           value_key(entry.scope, entry.variant),
+                                           lock_key(entry.scope, entry.variant)};
+    const std::string owner = random_hex(8);
+    const std::vector<std::string> args = {random_hex(8), std::to_string(options.lock_ttl_ms),
+                                           owner};
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(options.rebuild_wait_ms);
+    auto pause = std::chrono::milliseconds(2);
+    for (;;) {
+        Reply r;
+        try {
+            r = redis.eval_script("cache_get", keys, args);
+        } catch (const Error& e) {
+            if (!redis_down(e)) throw;
+            return load_direct(load, Status::kBypass);
+        } catch (const RedisError& e) {
+            log::warn("cache script failed", {{"error", e.what()}, {"scope", entry.scope}});
+            return load_direct(load, Status::kBypass);
+        }
+        std::string_view state = r.at(0).str();
+        if (state == "HIT") {
+            metrics::inc(metrics::Counter::kCacheHit);
+            return Result{std::string(r.at(1).str()), Status::kHit};
+        }
+        if (state == "LOAD") {
+            std::string gen(r.at(1).str());
+            metrics::inc(metrics::Counter::kCacheMiss);
+            std::string body;
+            try {
+                body = load();
+            } catch (...) {
+                // Hand the variant over at once rather than after the lock TTL.
+                try {
+                    redis.eval_script("cache_put", keys, {"", "", "1", owner});
+                } catch (const std::exception&) {
+                }
+                throw;
+            }
+            try {
+                redis.eval_script("cache_put", keys,
+                                  {gen, body, std::to_string(entry.ttl_s), owner});
+            } catch (const std::exception& e) {
+                // The body is still right to serve; only the next reader pays.
+                log::warn("cache store failed", {{"error", e.what()}, {"scope", entry.scope}});
+            }
+            return Result{std::move(body), Status::kMiss};
+        }
+        // WAIT: another request rebuilds this variant right now.
+        if (std::chrono::steady_clock::now() + pause > deadline)
+            return load_direct(load, Status::kMiss);
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(16));
+    }
+}
+
+void invalidate(Redis& redis, const std::vector<std::string>& scopes) {
+    if (scopes.empty()) return;
+    std::vector<RedisArgs> cmds;
+    for (const auto& s : scopes)
+        cmds.push_back(RedisArgs{"SET", generation_key(s), random_hex(8), "EX",
+                                 std::to_string(kGenerationTtlS)});
+    for (const Reply& r : redis.pipeline(cmds))
+        if (r.is_error()) throw Error::unavailable("the cache");
+}
+
+void around_write(Redis& redis, const std::vector<std::string>& scopes,
+                  const std::function<void()>& write) {
+    invalidate(redis, scopes);
+    write();
+    try {
+        invalidate(redis, scopes);
+    } catch (const std::exception& e) {
+        log::error(
+            "cache invalidation after commit failed: entries rebuilt during the write "
+            "may be stale until their TTL",
+            {{"error", e.what()}});
+    }
+}
+
+}  // namespace bazaar::cache
