@@ -23,7 +23,7 @@ void send(JobContext& job) {
         throw PermanentFailure(e.what());  // bad data never gets better
     }
     m.message_id = job.id() + "@bookbazar";
-    std::string path = mail::deliver(m, s, job.id());
+    std::string path = mail::deliver(m, s, job.name() + "-" + job.id());
     // The path, never the body: a reset email carries a live token.
     log::info("email delivered", {{"template", job.name()}, {"file", path}});
     job.set_result({{"file", std::filesystem::path(path).filename().string()}});
