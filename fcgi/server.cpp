@@ -54,6 +54,10 @@ void write_response(FCGX_Request& fr, const Request& req, const Response& resp) 
         head += resp.content_type;
         head += "\r\n";
     }
+    // A length lets nginx pass the body on without chunked encoding.
+    head += "Content-Length: ";
+    head += std::to_string(resp.body.size());
+    head += "\r\n";
     head += "X-Request-Id: ";
     head += req.request_id;
     head += "\r\n";
