@@ -184,6 +184,21 @@ TEST(CronNext, SparseScheduleIsFoundBeyondFiveYears) {
     EXPECT_EQ(next("0 0 29 2 */7", utc(2088, 3, 1)), "2128-02-29 00:00:00");
 }
 
+TEST(CronNext, ThrowsWhenTheNextFireTimeIsBeyondTheClock) {
+    // After 2252 the next Sunday 29 February is in 2280, past system_clock's
+    // nanosecond range (April 2262).
+    const auto cron = CronExpression::parse("0 0 29 2 */7");
+    EXPECT_EQ(show(cron.next_after(utc(2224, 3, 1))), "2252-02-29 00:00:00");
+    try {
+        cron.next_after(utc(2252, 3, 1));
+        FAIL() << "returned a time";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kValidationFailed);
+        ASSERT_EQ(e.details().size(), 1u);
+        EXPECT_EQ(e.details()[0].field, "cron");
+    }
+}
+
 /* ---- day-of-month / day-of-week rule ---- */
 
 TEST(CronDays, BothRestrictedMatchEither) {
