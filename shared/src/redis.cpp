@@ -3,6 +3,7 @@
 #include <hiredis.h>
 #include <openssl/sha.h>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -22,13 +23,21 @@ void Reply::Free::operator()(redisReply* r) const {
 
 Reply::Reply(redisReply* r) : owner_(r, Free{}), r_(r) {}
 
-bool Reply::is_nil() const { return !r_ || r_->type == REDIS_REPLY_NIL; }
-bool Reply::is_error() const { return r_ && r_->type == REDIS_REPLY_ERROR; }
+bool Reply::is_nil() const {
+    return !r_ || r_->type == REDIS_REPLY_NIL;
+}
+bool Reply::is_error() const {
+    return r_ && r_->type == REDIS_REPLY_ERROR;
+}
 bool Reply::is_string() const {
     return r_ && (r_->type == REDIS_REPLY_STRING || r_->type == REDIS_REPLY_STATUS);
 }
-bool Reply::is_integer() const { return r_ && r_->type == REDIS_REPLY_INTEGER; }
-bool Reply::is_array() const { return r_ && r_->type == REDIS_REPLY_ARRAY; }
+bool Reply::is_integer() const {
+    return r_ && r_->type == REDIS_REPLY_INTEGER;
+}
+bool Reply::is_array() const {
+    return r_ && r_->type == REDIS_REPLY_ARRAY;
+}
 
 std::string_view Reply::str() const {
     if (!r_ || !r_->str) return {};
@@ -48,7 +57,9 @@ std::int64_t Reply::integer() const {
     return 0;
 }
 
-std::size_t Reply::size() const { return is_array() ? r_->elements : 0; }
+std::size_t Reply::size() const {
+    return is_array() ? r_->elements : 0;
+}
 
 Reply Reply::at(std::size_t i) const {
     Reply child;
@@ -80,7 +91,9 @@ RedisArgs& RedisArgs::add(std::int64_t v) {
 
 Redis::Redis(RedisOptions opts) : opts_(std::move(opts)) {}
 
-Redis::~Redis() { disconnect(); }
+Redis::~Redis() {
+    disconnect();
+}
 
 void Redis::disconnect() {
     if (ctx_) redisFree(ctx_);
@@ -113,6 +126,9 @@ redisContext* Redis::ensure() {
 
 void Redis::fail(const char* what) {
     std::string why = ctx_ && ctx_->err ? ctx_->errstr : "no reply";
+    closed_by_peer_ =
+        ctx_ && (ctx_->err == REDIS_ERR_EOF ||
+                 (ctx_->err == REDIS_ERR_IO && (errno == ECONNRESET || errno == EPIPE)));
     disconnect();
     next_attempt_ = std::chrono::steady_clock::now() + kReconnectBackoff;
     log::warn("redis connection lost", {{"during", what}, {"error", why}});
@@ -139,12 +155,33 @@ Reply Redis::read_one() {
     return Reply(static_cast<redisReply*>(raw));
 }
 
+// A kept connection can be dead without this thread knowing: Redis restarted
+// while the thread was idle, and the first exchange on the old socket fails.
+// Without a retry, every thread of every process would fail one request after
+// each Redis restart. So a call that found the connection already open and
+// failed because the server had closed it is run once more, at once, on a
+// fresh connection. Timeouts (a hung server) are never retried: that would
+// only double the wait.
+template <class F>
+auto Redis::retry_stale(F&& fn) {
+    bool reused = ctx_ != nullptr;
+    try {
+        return fn();
+    } catch (const Error& e) {
+        if (!reused || !closed_by_peer_ || e.code() != ErrorCode::kUnavailable) throw;
+        next_attempt_ = {};
+        return fn();
+    }
+}
+
 Reply Redis::command(const RedisArgs& args) {
-    ensure();
-    append(args);
-    Reply r = read_one();
-    if (r.is_error()) throw RedisError(std::string(r.str()));
-    return r;
+    return retry_stale([&] {
+        ensure();
+        append(args);
+        Reply r = read_one();
+        if (r.is_error()) throw RedisError(std::string(r.str()));
+        return r;
+    });
 }
 
 Reply Redis::blocking_command(const RedisArgs& args, int extra_ms) {
@@ -158,12 +195,14 @@ Reply Redis::blocking_command(const RedisArgs& args, int extra_ms) {
 }
 
 std::vector<Reply> Redis::pipeline(const std::vector<RedisArgs>& commands) {
-    ensure();
-    for (const auto& c : commands) append(c);
-    std::vector<Reply> out;
-    out.reserve(commands.size());
-    for (size_t i = 0; i < commands.size(); ++i) out.push_back(read_one());
-    return out;
+    return retry_stale([&] {
+        ensure();
+        for (const auto& c : commands) append(c);
+        std::vector<Reply> out;
+        out.reserve(commands.size());
+        for (size_t i = 0; i < commands.size(); ++i) out.push_back(read_one());
+        return out;
+    });
 }
 
 /* ---- scripts ---- */
@@ -220,9 +259,11 @@ Reply Redis::eval_script(std::string_view name, const std::vector<std::string>& 
     cmd.add(static_cast<std::int64_t>(keys.size()));
     for (const auto& k : keys) cmd.add(k);
     for (const auto& a : args) cmd.add(a);
-    ensure();
-    append(cmd);
-    Reply r = read_one();
+    Reply r = retry_stale([&] {
+        ensure();
+        append(cmd);
+        return read_one();
+    });
     if (r.is_error() && r.str().substr(0, 8) == "NOSCRIPT") {
         command(RedisArgs{"SCRIPT", "LOAD", it->second.source});
         append(cmd);

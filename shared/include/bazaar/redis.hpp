@@ -27,13 +27,13 @@ struct redisReply;
 namespace bazaar {
 
 class RedisError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 // An owned reply tree. Cheap to move.
 class Reply {
-public:
+  public:
     Reply() = default;
     explicit Reply(redisReply* r);
 
@@ -42,12 +42,12 @@ public:
     bool is_string() const;  // bulk or status
     bool is_integer() const;
     bool is_array() const;
-    std::string_view str() const;  // bulk, status or error text
-    std::int64_t integer() const;  // integer reply, or a bulk string holding one
-    std::size_t size() const;      // array length
+    std::string_view str() const;   // bulk, status or error text
+    std::int64_t integer() const;   // integer reply, or a bulk string holding one
+    std::size_t size() const;       // array length
     Reply at(std::size_t i) const;  // a non-owning view of element i
 
-private:
+  private:
     struct Free {
         void operator()(redisReply* r) const;
     };
@@ -57,14 +57,14 @@ private:
 
 // Arguments are binary-safe strings; integers convert with std::to_string.
 class RedisArgs {
-public:
+  public:
     RedisArgs() = default;
     RedisArgs(std::initializer_list<std::string_view> parts);
     RedisArgs& add(std::string_view s);
     RedisArgs& add(std::int64_t v);
     const std::vector<std::string>& parts() const { return parts_; }
 
-private:
+  private:
     std::vector<std::string> parts_;
 };
 
@@ -75,7 +75,7 @@ struct RedisOptions {
 };
 
 class Redis {
-public:
+  public:
     static constexpr auto kReconnectBackoff = std::chrono::milliseconds(200);
 
     explicit Redis(RedisOptions opts);
@@ -97,15 +97,19 @@ public:
     bool connected() const { return ctx_ != nullptr; }
     void disconnect();
 
-private:
+  private:
     redisContext* ensure();
     [[noreturn]] void fail(const char* what);
     Reply read_one();
     void append(const RedisArgs& args);
     void set_timeout(int ms);
+    // Runs `fn` (one exchange with the server); see retry_stale in redis.cpp.
+    template <class F>
+    auto retry_stale(F&& fn);
 
     RedisOptions opts_;
     redisContext* ctx_ = nullptr;
+    bool closed_by_peer_ = false;  // the last failure was the server closing the socket
     std::chrono::steady_clock::time_point next_attempt_{};
 };
 
