@@ -12,7 +12,8 @@ Full key layout: see queue_add.lua.
 
 KEYS: 1 active
 ARGV: 1 prefix, 2 lease ms, then pairs id, token
-Returns the ids whose lease is lost.
+Returns the lost leases as flat pairs id, token (the same id may also be held
+under a newer token, which is renewed).
 ]]
 local prefix = ARGV[1]
 local t = redis.call('TIME')
@@ -26,6 +27,7 @@ for i = 3, #ARGV, 2 do
     redis.call('ZADD', KEYS[1], 'XX', until_ms, id)
   else
     lost[#lost + 1] = id
+    lost[#lost + 1] = token
   end
 end
 return lost

@@ -19,6 +19,11 @@ using std::chrono::milliseconds;
 constexpr std::int64_t kMaxBlockMs = 5000;
 constexpr auto kMaxBackoff = milliseconds(2000);
 
+// Lease tokens are unique per job (a per-job counter), not per process.
+std::string hold_key(const std::string& id, const std::string& token) {
+    return id + '\n' + token;
+}
+
 RedisOptions redis_options(const Config& c) {
     return RedisOptions{c.redis_host, c.redis_port, c.redis_timeout_ms};
 }
@@ -73,6 +78,7 @@ void QueueRunner::fetch_loop() {
     Redis redis(redis_options(config_));
     auto backoff = milliseconds(100);
     bool failing = false;
+    bool named = false;
     for (;;) {
         int slots;
         {
@@ -85,6 +91,11 @@ void QueueRunner::fetch_loop() {
             auto r = queue::take(redis, keys_, slots, config_.queue_lease_ms, worker_id_,
                                  rate_limit_.max, rate_limit_.duration_ms);
             events_.push(std::move(r.events));
+            if (!named) {
+                // Shows in CLIENT LIST which connection waits for which queue.
+                redis.command({"CLIENT", "SETNAME", "fetch:" + keys_.name + ":" + worker_id_});
+                named = true;
+            }
             if (failing) log::info("queue fetcher reconnected", {{"queue", keys_.name}});
             failing = false;
             backoff = milliseconds(100);
@@ -93,10 +104,11 @@ void QueueRunner::fetch_loop() {
                 std::lock_guard lock(mu_);
                 for (auto& j : r.jobs) {
                     Held h;
+                    h.id = j.id;
                     h.token = j.token;
                     h.timeout_ms = j.timeout_ms > 0 ? j.timeout_ms : config_.queue_job_timeout_ms;
                     h.deadline = now + milliseconds(h.timeout_ms);
-                    held_[j.id] = std::move(h);
+                    held_[hold_key(j.id, j.token)] = std::move(h);
                     ready_.push_back(std::move(j));
                 }
                 job_cv_.notify_all();
@@ -109,6 +121,7 @@ void QueueRunner::fetch_loop() {
                           {{"queue", keys_.name}, {"error", e.what()}});
             }
             failing = true;
+            named = false;
             std::unique_lock lock(mu_);
             fetch_cv_.wait_for(lock, backoff, [&] { return stop_taking_; });
             backoff = std::min(backoff * 2, kMaxBackoff);
@@ -130,7 +143,7 @@ void QueueRunner::job_loop() {
             if (ready_.empty()) break;
             job = std::move(ready_.front());
             ready_.pop_front();
-            auto& h = held_[job.id];
+            auto& h = held_.at(hold_key(job.id, job.token));
             h.running = true;
             cancelled = h.cancelled;
             deadline = h.deadline;
@@ -181,10 +194,11 @@ void QueueRunner::run_one(Backends& backends, const queue::TakenJob& job,
     {
         std::lock_guard lock(mu_);
         --busy_threads_;
-        auto it = held_.find(job.id);
+        auto it = held_.find(hold_key(job.id, job.token));
         if (it != held_.end()) {
             it->second.running = false;
             if (!it->second.abandoned) {
+                it->second.finishing = true;
                 pending_.push_back(std::move(f));
                 finish_cv_.notify_one();
             } else if (it->second.done || it->second.lost) {
@@ -222,7 +236,7 @@ void QueueRunner::finish_loop() {
                     log::warn("job outcome refused: the lease had moved on",
                               {{"queue", keys_.name}, {"job", batch[i].id}});
                 }
-                auto it = held_.find(batch[i].id);
+                auto it = held_.find(hold_key(batch[i].id, batch[i].token));
                 if (it == held_.end()) continue;
                 if (it->second.running)
                     it->second.done = true;
@@ -258,24 +272,26 @@ std::vector<queue::Lease> QueueRunner::leases() {
     std::lock_guard lock(mu_);
     std::vector<queue::Lease> out;
     out.reserve(held_.size());
-    for (const auto& [id, h] : held_)
-        if (!h.lost && !h.done) out.emplace_back(id, h.token);
+    for (const auto& [key, h] : held_)
+        // Outcomes on their way are renewed too: a Redis outage must not turn
+        // them into stalls. If one turns out lost, it was finished meanwhile.
+        if (!h.lost && !h.done) out.emplace_back(h.id, h.token);
     return out;
 }
 
-void QueueRunner::leases_lost(const std::vector<std::string>& ids) {
-    if (ids.empty()) return;
+void QueueRunner::leases_lost(const std::vector<queue::Lease>& lost) {
+    if (lost.empty()) return;
     std::lock_guard lock(mu_);
-    for (const auto& id : ids) {
-        auto it = held_.find(id);
-        if (it == held_.end()) continue;
+    for (const auto& [id, token] : lost) {
+        auto it = held_.find(hold_key(id, token));
+        if (it == held_.end() || it->second.finishing) continue;
         log::warn("job lease lost; another worker owns the job now",
                   {{"queue", keys_.name}, {"job", id}});
         it->second.lost = it->second.abandoned = true;
         it->second.cancelled->store(true);
         if (!it->second.running) {
             ready_.erase(std::remove_if(ready_.begin(), ready_.end(),
-                                        [&](const queue::TakenJob& j) { return j.id == id; }),
+                                        [&](const queue::TakenJob& j) { return j.token == token; }),
                          ready_.end());
             held_.erase(it);
         }
@@ -286,13 +302,14 @@ void QueueRunner::leases_lost(const std::vector<std::string>& ids) {
 
 void QueueRunner::expire_deadlines(Clock::time_point now) {
     std::lock_guard lock(mu_);
-    for (auto& [id, h] : held_) {
+    for (auto& [key, h] : held_) {
         if (!h.running || h.abandoned || now < h.deadline) continue;
         h.abandoned = true;
         h.cancelled->store(true);
         log::warn("job timed out",
-                  {{"queue", keys_.name}, {"job", id}, {"timeoutMs", h.timeout_ms}});
-        pending_.push_back({id, h.token, queue::Finish::Outcome::kFail,
+                  {{"queue", keys_.name}, {"job", h.id}, {"timeoutMs", h.timeout_ms}});
+        h.finishing = true;
+        pending_.push_back({h.id, h.token, queue::Finish::Outcome::kFail,
                             "timed out after " + std::to_string(h.timeout_ms) + " ms"});
         finish_cv_.notify_one();
     }
@@ -318,7 +335,7 @@ void QueueRunner::stop_taking(Redis& redis) {
     {
         std::lock_guard lock(mu_);
         for (const auto& j : ready_) unstarted.emplace_back(j.id, j.token);
-        for (const auto& l : unstarted) held_.erase(l.first);
+        for (const auto& l : unstarted) held_.erase(hold_key(l.first, l.second));
         ready_.clear();
         stop_jobs_ = true;
     }
@@ -343,9 +360,9 @@ std::size_t QueueRunner::release_running(Redis& redis) {
     std::vector<queue::Lease> running;
     {
         std::lock_guard lock(mu_);
-        for (auto& [id, h] : held_) {
+        for (auto& [key, h] : held_) {
             if (!h.running || h.abandoned) continue;
-            running.emplace_back(id, h.token);
+            running.emplace_back(h.id, h.token);
             h.abandoned = h.lost = true;
             h.cancelled->store(true);
         }

@@ -63,17 +63,19 @@ class QueueRunner {
 
     // For the Scheduler: the leases held here, lost leases, and deadlines.
     std::vector<queue::Lease> leases();
-    void leases_lost(const std::vector<std::string>& ids);
+    void leases_lost(const std::vector<queue::Lease>& lost);
     void expire_deadlines(std::chrono::steady_clock::time_point now);
 
   private:
     struct Held {
+        std::string id;
         std::string token;
         std::chrono::steady_clock::time_point deadline;
         std::int64_t timeout_ms = 0;
         bool running = false;
         bool abandoned = false;  // its outcome is decided elsewhere: drop the handler's
         bool lost = false;       // the lease is no longer ours: stop renewing it
+        bool finishing = false;  // its outcome is on the way to Redis
         bool done = false;       // its outcome reached Redis
         std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
     };
@@ -102,7 +104,11 @@ class QueueRunner {
     std::condition_variable finish_cv_;  // an outcome is pending, or stopping
     std::condition_variable idle_cv_;    // held_ changed
     std::deque<queue::TakenJob> ready_;
-    std::map<std::string, Held> held_;  // every job taken and not yet finished in Redis
+    // Every job taken and not yet finished in Redis, by job id + lease token:
+    // the same id can be held twice for a moment (an attempt's outcome is in
+    // Redis, the next attempt is already taken before the finisher saw the
+    // reply), and tokens are only unique per job.
+    std::map<std::string, Held> held_;
     std::vector<queue::Finish> pending_;
     int busy_threads_ = 0;  // handlers running, abandoned ones included
     bool stop_taking_ = false;

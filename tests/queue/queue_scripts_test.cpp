@@ -279,7 +279,7 @@ TEST_F(QueueScripts, ExtendRenewsTheLeaseUntilTheJobIsTakenBack) {
     EXPECT_GE(zscore(k->active, id), t0 + 60000);
     expire_lease(id);
     maintain(*r, *k, 5);
-    EXPECT_EQ(extend(*r, *k, 60000, {{id, j.token}}), std::vector<std::string>{id});
+    EXPECT_EQ(extend(*r, *k, 60000, {{id, j.token}}), (std::vector<Lease>{{id, j.token}}));
 }
 
 TEST_F(QueueScripts, ReleaseGivesARunningJobBackWithoutUsingAnAttempt) {
@@ -610,10 +610,10 @@ TEST_F(QueueScripts, EveryStateChangeIsAppendedToJobEvents) {
     for (auto& e : t.events) states.push_back(e.state);
     for (auto& e : f2.events) states.push_back(e.state);
     EXPECT_EQ(states, (std::vector<std::string>{"active", "waiting", "active", "completed"}));
-    auto events = read_events(*r, 20);
+    auto events = read_events(*r, 1000);
     nlohmann::json last;
     for (auto& e : events)
-        if (e["jobId"] == id && e["state"] == "completed") last = e;
+        if (e["queue"] == name && e["jobId"] == id && e["state"] == "completed") last = e;
     ASSERT_FALSE(last.is_null());
     EXPECT_EQ(last["queue"], name);
     EXPECT_EQ(last["name"], "ev");

@@ -47,14 +47,15 @@ TakeResult take(Redis& redis, const QueueKeys& k, int max, std::int64_t lease_ms
     return out;
 }
 
-std::vector<std::string> extend(Redis& redis, const QueueKeys& k, std::int64_t lease_ms,
-                                const std::vector<Lease>& leases) {
+std::vector<Lease> extend(Redis& redis, const QueueKeys& k, std::int64_t lease_ms,
+                          const std::vector<Lease>& leases) {
     if (leases.empty()) return {};
     std::vector<std::string> args{k.prefix, std::to_string(lease_ms)};
     add_leases(args, leases);
     Reply r = redis.eval_script("queue_extend", {k.active}, args);
-    std::vector<std::string> lost;
-    for (std::size_t i = 0; i < r.size(); ++i) lost.emplace_back(r.at(i).str());
+    std::vector<Lease> lost;
+    for (std::size_t i = 0; i + 1 < r.size(); i += 2)
+        lost.emplace_back(std::string(r.at(i).str()), std::string(r.at(i + 1).str()));
     return lost;
 }
 

@@ -29,14 +29,12 @@ RedisArgs xadd_command(const JobEvent& e) {
     a.add(static_cast<std::int64_t>(kEventsMaxLen));
     a.add("*").add("queue").add(e.queue).add("jobId").add(e.id).add("name").add(e.name);
     a.add("state").add(e.state).add("attempt").add(static_cast<std::int64_t>(e.attempt));
-    if (e.number != 0) {
-        if (e.state == "delayed")
-            a.add("dueMs");
-        else if (e.state == "stalled")
-            a.add("stalls");
-        else
-            a.add("durationMs");
-        a.add(e.number);
+    if (e.state == "completed" || (e.state == "failed" && e.attempt > 0)) {
+        a.add("durationMs").add(e.number);
+    } else if (e.state == "delayed" && e.number != 0) {
+        a.add("dueMs").add(e.number);
+    } else if (e.state == "stalled") {
+        a.add("stalls").add(e.number);
     }
     if (!e.error.empty()) a.add("error").add(e.error);
     return a;

@@ -47,9 +47,9 @@ TakeResult take(Redis& redis, const QueueKeys& k, int max, std::int64_t lease_ms
 
 using Lease = std::pair<std::string, std::string>;  // job id, token
 
-// Renews the leases; returns the ids whose lease was lost.
-std::vector<std::string> extend(Redis& redis, const QueueKeys& k, std::int64_t lease_ms,
-                                const std::vector<Lease>& leases);
+// Renews the leases; returns the ones that were lost (taken back or finished).
+std::vector<Lease> extend(Redis& redis, const QueueKeys& k, std::int64_t lease_ms,
+                          const std::vector<Lease>& leases);
 
 struct Finish {
     enum class Outcome { kComplete, kFail, kFailForGood };
