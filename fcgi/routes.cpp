@@ -1,5 +1,6 @@
 #include "routes.hpp"
 
+#include "handlers/admin_queues.hpp"
 #include "handlers/auth.hpp"
 #include "handlers/books.hpp"
 #include "handlers/favorites.hpp"
@@ -10,6 +11,7 @@ namespace bazaar::http {
 
 void register_all_routes(Router& router) {
     register_operations_routes(router);
+    register_admin_queue_routes(router);
     register_auth_routes(router);
     register_books_routes(router);
     register_tags_routes(router);
