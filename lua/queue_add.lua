@@ -24,8 +24,8 @@ queue scripts run on Redis Cluster: one queue = one slot):
 Job hash fields: name data ts(added ms) prio seq delay att(max attempts)
 bt(backoff type) bd(backoff ms) rc/rf(keep on complete/fail "ageS,count",
 -1 = unbounded) to(timeout ms) state atm(attempts made) lc(lease counter)
-tok(lease token while active) pon(last start ms) fon(finish ms) due err rv
-stc(stalls) deps(unfinished dependencies) dependsOn.
+tok(lease token while active, '' otherwise) pon(last start ms) fon(finish ms) due err rv
+stc(stalls) deps(unfinished dependencies) dependsOn hd(=1: has dependents).
 
 Job ids: generated ones are the decimal value of :seq; the producer rejects
 all-digit custom ids so the two never collide. Adding an id that exists is a
@@ -104,6 +104,7 @@ for i = 0, n - 1 do
         elseif st ~= 'completed' then
           pending = pending + 1
           redis.call('SADD', prefix .. 'deps:' .. dep, id)
+          redis.call('HSET', prefix .. 'job:' .. dep, 'hd', 1)
         end
       end
     end

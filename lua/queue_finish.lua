@@ -115,21 +115,22 @@ for i = 0, n - 1 do
   local id, token, outcome, payload = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
   local jk = prefix .. 'job:' .. id
   local f = redis.call('HMGET', jk, 'tok', 'name', 'atm', 'att', 'bt', 'bd', 'rc', 'rf', 'prio',
-    'seq', 'pon')
-  if f[1] ~= token or not redis.call('ZSCORE', KEYS[1], id) then
+    'seq', 'pon', 'hd')
+  -- The ZREM is also the check that the job is active.
+  if f[1] ~= token or redis.call('ZREM', KEYS[1], id) == 0 then
     results[#results + 1] = 'stale'
   else
     local name = f[2]
     local attempt = tonumber(f[3]) + 1
     local duration = now - tonumber(f[11])
-    redis.call('ZREM', KEYS[1], id)
-    redis.call('HDEL', jk, 'tok')
+    local has_dependents = f[12] == '1'
     if outcome == 'c' then
-      redis.call('HSET', jk, 'state', 'completed', 'atm', attempt, 'fon', now, 'rv', payload)
+      redis.call('HSET', jk, 'state', 'completed', 'atm', attempt, 'fon', now, 'rv', payload,
+        'tok', '')
       redis.call('ZADD', KEYS[4], now, id)
       ev(id, name, 'completed', attempt, duration, '')
       completed_n = completed_n + 1
-      release_dependents(id)
+      if has_dependents then release_dependents(id) end
       apply_keep(KEYS[4], f[7])
       results[#results + 1] = 'completed'
     else
@@ -137,25 +138,26 @@ for i = 0, n - 1 do
       if outcome == 'f' and attempt < tonumber(f[4]) then
         local delay = tonumber(f[6])
         if f[5] == 'exponential' then delay = delay * 2 ^ (attempt - 1) end
-        redis.call('HSET', jk, 'atm', attempt, 'err', payload)
         if delay > 0 then
-          redis.call('HSET', jk, 'state', 'delayed', 'due', now + delay)
+          redis.call('HSET', jk, 'state', 'delayed', 'due', now + delay, 'atm', attempt,
+            'err', payload, 'tok', '')
           redis.call('ZADD', KEYS[3], now + delay, id)
           ev(id, name, 'delayed', attempt, now + delay, payload)
           results[#results + 1] = 'delayed'
         else
-          redis.call('HSET', jk, 'state', 'waiting')
+          redis.call('HSET', jk, 'state', 'waiting', 'atm', attempt, 'err', payload, 'tok', '')
           redis.call('ZADD', KEYS[2], tonumber(f[9]) * 4294967296 + tonumber(f[10]) % 4294967296, id)
           ev(id, name, 'waiting', attempt, 0, payload)
           results[#results + 1] = 'waiting'
         end
         wake = true
       else
-        redis.call('HSET', jk, 'state', 'failed', 'atm', attempt, 'fon', now, 'err', payload)
+        redis.call('HSET', jk, 'state', 'failed', 'atm', attempt, 'fon', now, 'err', payload,
+          'tok', '')
         redis.call('ZADD', KEYS[5], now, id)
         dead_letter(id, name, payload, attempt)
         ev(id, name, 'failed', attempt, duration, payload)
-        fail_dependents(id, payload)
+        if has_dependents then fail_dependents(id, payload) end
         apply_keep(KEYS[5], f[8])
         results[#results + 1] = 'failed'
       end

@@ -83,11 +83,11 @@ local taken = 0
 for i = 1, #popped, 2 do
   local id = popped[i]
   local jk = prefix .. 'job:' .. id
-  local f = redis.call('HMGET', jk, 'name', 'data', 'atm', 'to', 'ts')
+  local f = redis.call('HMGET', jk, 'name', 'data', 'atm', 'to', 'ts', 'lc')
   if f[1] then
-    local lc = redis.call('HINCRBY', jk, 'lc', 1)
+    local lc = tonumber(f[6] or '0') + 1
     local tok = ARGV[4] .. ':' .. lc
-    redis.call('HSET', jk, 'state', 'active', 'tok', tok, 'pon', now)
+    redis.call('HSET', jk, 'state', 'active', 'tok', tok, 'pon', now, 'lc', lc)
     redis.call('ZADD', KEYS[2], lease_until, id)
     local attempt = tonumber(f[3]) + 1
     jobs[#jobs + 1] = id; jobs[#jobs + 1] = tok; jobs[#jobs + 1] = f[1]

@@ -55,8 +55,12 @@ void QueueRunner::start() {
     fetcher_ = std::thread([this] { fetch_loop(); });
 }
 
+// Up to `concurrency` jobs wait ready beyond the running ones, so that a
+// take fetches a useful batch and a freed thread starts its next job without
+// a round trip. They are leased like running jobs; a job's timeout starts
+// when it starts.
 int QueueRunner::free_slots_locked() const {
-    return concurrency_ - busy_threads_ - static_cast<int>(ready_.size());
+    return 2 * concurrency_ - busy_threads_ - static_cast<int>(ready_.size());
 }
 
 /* ---- fetching ---- */
@@ -100,14 +104,12 @@ void QueueRunner::fetch_loop() {
             failing = false;
             backoff = milliseconds(100);
             if (!r.jobs.empty()) {
-                auto now = Clock::now();
                 std::lock_guard lock(mu_);
                 for (auto& j : r.jobs) {
                     Held h;
                     h.id = j.id;
                     h.token = j.token;
                     h.timeout_ms = j.timeout_ms > 0 ? j.timeout_ms : config_.queue_job_timeout_ms;
-                    h.deadline = now + milliseconds(h.timeout_ms);
                     held_[hold_key(j.id, j.token)] = std::move(h);
                     ready_.push_back(std::move(j));
                 }
@@ -145,6 +147,7 @@ void QueueRunner::job_loop() {
             ready_.pop_front();
             auto& h = held_.at(hold_key(job.id, job.token));
             h.running = true;
+            h.deadline = Clock::now() + milliseconds(h.timeout_ms);
             cancelled = h.cancelled;
             deadline = h.deadline;
             ++busy_threads_;

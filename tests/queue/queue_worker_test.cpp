@@ -123,10 +123,8 @@ TEST_F(QueueWorker, KilledWorkersJobsCompleteExactlyOnceOnAnother) {
                           name + "' AND s.pid = " + std::to_string(doomed_pid) +
                           " AND d.pid = " + std::to_string(survivor.pid())),
               orphaned);
-    // They came back as stalls, not as used attempts.
-    auto stalled =
-        qt::sql_int("SELECT count(DISTINCT job_id) FROM queue_test_started WHERE queue = '" + name +
-                    "' AND pid = " + std::to_string(doomed_pid));
+    // They came back as stalls, not as used attempts: the ones it ran and the
+    // ones it held ready (at most 2 x WORKER_THREADS in all).
     int with_stall = 0;
     for (const auto& id : ids) {
         auto h = qt::job_hash(*r, name, id);
@@ -136,7 +134,7 @@ TEST_F(QueueWorker, KilledWorkersJobsCompleteExactlyOnceOnAnother) {
         }
     }
     EXPECT_GE(with_stall, orphaned);
-    EXPECT_LE(with_stall, stalled);
+    EXPECT_LE(with_stall, 8);
 }
 
 // 20,000 jobs, random planned failures, two worker processes: each job ends
