@@ -9,8 +9,10 @@ cache::Options cache_options(const Config& c) {
     return o;
 }
 
-Response cached(Backends& b, const cache::Entry& entry, const std::function<std::string()>& load) {
-    auto result = cache::get_or_load(b.redis, entry, cache_options(b.config), load);
+Response cached(Backends& b, const cache::Entry& entry, const std::function<std::string()>& load,
+                RateCheck& check) {
+    auto result =
+        cache::get_or_load(b.redis, entry, cache_options(b.config), load, check.piggyback());
     Response r = Response::raw_json(std::move(result.body));
     r.header("X-Cache", cache::status_name(result.status));
     return r;

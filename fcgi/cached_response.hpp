@@ -9,12 +9,15 @@
 #include "bazaar/backends.hpp"
 #include "bazaar/cache/read_cache.hpp"
 #include "http.hpp"
+#include "rate_limit.hpp"
 
 namespace bazaar::http {
 
 cache::Options cache_options(const Config& c);
 
 // `load` returns the body of a 200 response (Response::ok(...).body).
-Response cached(Backends& b, const cache::Entry& entry, const std::function<std::string()>& load);
+// `check` (the route's rate limit) rides in the lookup's round trip.
+Response cached(Backends& b, const cache::Entry& entry, const std::function<std::string()>& load,
+                RateCheck& check);
 
 }  // namespace bazaar::http

@@ -3,7 +3,6 @@
 #include "auth_guard.hpp"
 #include "bazaar/error.hpp"
 #include "bazaar/metrics.hpp"
-#include "bazaar/ratelimit/rate_limiter.hpp"
 
 namespace bazaar::http {
 
@@ -21,30 +20,87 @@ std::string identity(RateClass cls, Request& req, Backends& b) {
     return "ip:" + req.client_ip;
 }
 
+ratelimit::Policy policy(RateClass cls, const Config& c) {
+    const auto& l = cls == RateClass::kAuth ? c.rate_limit_auth : c.rate_limit_api;
+    return {cls == RateClass::kAuth ? "auth" : "api", l.limit, l.window_s};
+}
+
 }  // namespace
+
+RateCheck::RateCheck(RateClass cls, Request& req, Backends& b)
+    : b_(b),
+      policy_(policy(cls, b.config)),
+      exempt_(ratelimit::is_exempt(b.config, req.client_ip)) {
+    if (exempt_) {
+        checked_ = true;
+        return;
+    }
+    identity_ = identity(cls, req, b);
+    piggyback_.commands.push_back(ratelimit::command(policy_, identity_));
+    piggyback_.on_replies = [this](const std::vector<Reply>& replies) {
+        // No reply: Redis is down and the limiter fails open.
+        settle(replies.empty() ? std::nullopt
+                               : ratelimit::from_reply(b_.redis, policy_, identity_, replies[0]));
+    };
+}
+
+const cache::Piggyback* RateCheck::piggyback() {
+    return checked_ ? nullptr : &piggyback_;
+}
+
+void RateCheck::ensure_checked() {
+    if (!checked_) settle(ratelimit::check(b_.redis, policy_, identity_));
+}
+
+void RateCheck::settle(std::optional<ratelimit::Decision> d) {
+    checked_ = true;
+    decision_ = d;
+    if (decision_ && !decision_->allowed) {
+        metrics::inc(metrics::Counter::kRateLimited);
+        Error e(ErrorCode::kRateLimited,
+                "too many requests, retry in " + std::to_string(decision_->retry_after_s) + " s");
+        decorate(e);
+        throw e;
+    }
+}
+
+void RateCheck::decorate(Response& r) const {
+    if (!decision_) return;
+    for (auto& [k, v] : ratelimit::headers(*decision_)) r.header(k, v);
+}
+
+void RateCheck::decorate(Error& e) const {
+    if (!decision_) return;
+    for (auto& [k, v] : ratelimit::headers(*decision_)) e.with_header(k, v);
+}
 
 Handler rate_limited(RateClass cls, Handler handler) {
     return [cls, handler = std::move(handler)](Request& req, Backends& b) -> Response {
-        if (ratelimit::is_exempt(b.config, req.client_ip)) return handler(req, b);
-        const auto& cfg =
-            cls == RateClass::kAuth ? b.config.rate_limit_auth : b.config.rate_limit_api;
-        ratelimit::Policy policy{cls == RateClass::kAuth ? "auth" : "api", cfg.limit, cfg.window_s};
-        auto decision = ratelimit::check(b.redis, policy, identity(cls, req, b));
-        if (!decision) return handler(req, b);  // Redis down: fail open
-        auto headers = ratelimit::headers(*decision);
-        if (!decision->allowed) {
-            metrics::inc(metrics::Counter::kRateLimited);
-            Error e(ErrorCode::kRateLimited, "too many requests, retry in " +
-                                                 std::to_string(decision->retry_after_s) + " s");
-            for (auto& [k, v] : headers) e.with_header(k, v);
-            throw e;
-        }
+        RateCheck check(cls, req, b);
+        check.ensure_checked();
         try {
             Response r = handler(req, b);
-            for (auto& [k, v] : headers) r.header(k, v);
+            check.decorate(r);
             return r;
         } catch (Error& e) {
-            for (auto& [k, v] : headers) e.with_header(k, v);
+            check.decorate(e);
+            throw;
+        }
+    };
+}
+
+Handler rate_limited_read(RateClass cls, ReadHandler handler) {
+    return [cls, handler = std::move(handler)](Request& req, Backends& b) -> Response {
+        RateCheck check(cls, req, b);
+        try {
+            Response r = handler(req, b, check);
+            check.ensure_checked();
+            check.decorate(r);
+            return r;
+        } catch (Error& e) {
+            if (e.code() == ErrorCode::kRateLimited) throw;  // already decorated
+            check.ensure_checked();  // throws 429 instead when over the limit
+            check.decorate(e);
             throw;
         }
     };

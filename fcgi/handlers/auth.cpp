@@ -63,14 +63,18 @@ Response logout(Request& req, Backends& b) {
     return r;
 }
 
-Response get_profile(Request& req, Backends& b) {
+Response get_profile(Request& req, Backends& b, RateCheck& check) {
     Principal p = require_user(req, b);
     cache::Entry entry{catalog::profile_scope(p.user_id), "profile", b.config.cache_ttl_profile_s};
-    Response r = cached(b, entry, [&] {
-        auto user = b.pg.transact([&](pqxx::work& w) { return users::find_by_id(w, p.user_id); });
-        if (!user) throw Error::not_found("user");
-        return Response::ok(users::to_json(*user)).body;
-    });
+    Response r = cached(
+        b, entry,
+        [&] {
+            auto user =
+                b.pg.transact([&](pqxx::work& w) { return users::find_by_id(w, p.user_id); });
+            if (!user) throw Error::not_found("user");
+            return Response::ok(users::to_json(*user)).body;
+        },
+        check);
     // Personal data: shared HTTP caches must not keep it.
     r.header("Cache-Control", "private, no-store");
     return r;
@@ -111,13 +115,14 @@ void register_auth_routes(Router& router) {
     RouteOptions small{kAuthBodyLimit};
     auto credential = [](Handler h) { return rate_limited(RateClass::kAuth, std::move(h)); };
     auto api = [](Handler h) { return rate_limited(RateClass::kApi, std::move(h)); };
+    auto read = [](ReadHandler h) { return rate_limited_read(RateClass::kApi, std::move(h)); };
     router.add("POST", "/api/v1/auth/register", credential(register_user), small);
     router.add("POST", "/api/v1/auth/login", credential(login), small);
     router.add("POST", "/api/v1/auth/refresh", credential(refresh), small);
     router.add("POST", "/api/v1/auth/password-reset/request", credential(reset_request), small);
     router.add("POST", "/api/v1/auth/password-reset/confirm", credential(reset_confirm), small);
     router.add("POST", "/api/v1/auth/logout", api(logout), small);
-    router.add("GET", "/api/v1/auth/profile", api(get_profile));
+    router.add("GET", "/api/v1/auth/profile", read(get_profile));
     router.add("PATCH", "/api/v1/auth/profile", api(patch_profile), small);
 }
 

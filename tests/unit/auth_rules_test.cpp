@@ -1,5 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "bazaar/auth/hashing_gate.hpp"
@@ -31,33 +37,81 @@ TEST(RefreshToken, KeysShareTheUsersHashTagAndNeverContainTheToken) {
     EXPECT_EQ(auth::refresh_generation_key(uid), "{rt:" + uid + "}:gen");
 }
 
+namespace {
+// Occupies one slot of `gate` until release() is called.
+struct Holder {
+    explicit Holder(auth::HashingGate& gate)
+        : thread([this, &gate] {
+              gate.run([this] {
+                  std::unique_lock lock(mu);
+                  entered = true;
+                  cv.notify_all();
+                  cv.wait(lock, [this] { return released; });
+              });
+          }) {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [this] { return entered; });
+    }
+    void release() {
+        {
+            std::lock_guard lock(mu);
+            released = true;
+        }
+        cv.notify_all();
+        thread.join();
+    }
+    std::mutex mu;
+    std::condition_variable cv;
+    bool entered = false, released = false;
+    std::thread thread;
+};
+}  // namespace
+
 TEST(HashingGate, RefusesAtOnceBeyondSlotsPlusQueue) {
     auth::HashingGate gate(1, 0, std::chrono::milliseconds(0));
-    {
-        auth::HashingGate::Slot held(gate);
-        EXPECT_EQ(gate.running(), 1);
-        try {
-            auth::HashingGate::Slot second(gate);
-            FAIL() << "a second slot was granted";
-        } catch (const Error& e) {
-            EXPECT_EQ(e.code(), ErrorCode::kUnavailable);
-            ASSERT_FALSE(e.headers().empty());
-            EXPECT_EQ(e.headers()[0].first, "Retry-After");
-        }
+    Holder held(gate);
+    EXPECT_EQ(gate.running(), 1);
+    bool ran = false;
+    try {
+        gate.run([&] { ran = true; });
+        FAIL() << "a second slot was granted";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kUnavailable);
+        ASSERT_FALSE(e.headers().empty());
+        EXPECT_EQ(e.headers()[0].first, "Retry-After");
     }
+    EXPECT_FALSE(ran);
+    held.release();
     EXPECT_EQ(gate.running(), 0);
-    auth::HashingGate::Slot again(gate);  // released slots are reusable
+    gate.run([&] { ran = true; });  // released slots are reusable
+    EXPECT_TRUE(ran);
 }
 
 TEST(HashingGate, AWaiterGetsTheSlotWhenItIsReleased) {
     auth::HashingGate gate(1, 1, std::chrono::hours(1));
-    auto held = std::make_unique<auth::HashingGate::Slot>(gate);
-    std::thread waiter([&] { auth::HashingGate::Slot s(gate); });
+    Holder held(gate);
+    bool waiter_ran = false;
+    std::thread waiter([&] { gate.run([&] { waiter_ran = true; }); });
     while (gate.waiting() == 0) std::this_thread::yield();
     // The queue (1) is full now: a third caller is refused, not queued.
-    EXPECT_THROW(auth::HashingGate::Slot third(gate), Error);
-    held.reset();
+    EXPECT_THROW(gate.run([] {}), Error);
+    held.release();
     waiter.join();
+    EXPECT_TRUE(waiter_ran);
+    EXPECT_EQ(gate.running(), 0);
+}
+
+TEST(HashingGate, WorkRunsOnALowPriorityThreadAndItsErrorsPropagate) {
+    auth::HashingGate gate(1, 0, std::chrono::milliseconds(0));
+    int nice = 0;
+    std::thread::id worker;
+    gate.run([&] {
+        nice = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+        worker = std::this_thread::get_id();
+    });
+    EXPECT_EQ(nice, 19);
+    EXPECT_NE(worker, std::this_thread::get_id());
+    EXPECT_THROW(gate.run([] { throw std::runtime_error("boom"); }), std::runtime_error);
     EXPECT_EQ(gate.running(), 0);
 }
 

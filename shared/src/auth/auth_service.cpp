@@ -54,10 +54,9 @@ Session register_user(Backends& b, std::string_view email, std::string_view user
     std::string e = users::normalize_email(email);
     users::validate_username(username);
     users::validate_password(password);
-    users::User user = [&] {
-        HashingGate::Slot slot(gate(b.config));
-        return users::create_user(b.pg, e, username, password, "user");
-    }();
+    std::string hash;
+    gate(b.config).run([&] { hash = hash_password(password); });
+    users::User user = users::create_user_with_hash(b.pg, e, username, hash, "user");
     // The account exists now; a lost welcome email must not fail sign-up.
     try {
         mail::enqueue_welcome(b.redis, user);
@@ -76,10 +75,8 @@ Session login(Backends& b, std::string_view email, std::string_view password) {
     }
     auto creds = b.pg.transact([&](pqxx::work& w) { return users::find_credentials(w, e); });
     bool ok = false;
-    {
-        HashingGate::Slot slot(gate(b.config));
-        ok = verify_password(creds ? creds->password_hash : decoy_hash(), password);
-    }
+    const std::string& hash = creds ? creds->password_hash : decoy_hash();
+    gate(b.config).run([&] { ok = verify_password(hash, password); });
     if (!creds || !ok) throw bad_credentials();
     return open_session(b, std::move(creds->user));
 }
@@ -126,10 +123,8 @@ void request_password_reset(Backends& b, std::string_view email) {
 
 void confirm_password_reset(Backends& b, std::string_view token, std::string_view new_password) {
     users::validate_password(new_password, "newPassword");
-    std::string hash = [&] {
-        HashingGate::Slot slot(gate(b.config));
-        return hash_password(new_password);
-    }();
+    std::string hash;
+    gate(b.config).run([&] { hash = hash_password(new_password); });
     // GETDEL: the token is spent by exactly one request even when two race.
     Reply r = b.redis.command({"GETDEL", password_reset_key(token)});
     if (r.is_nil()) throw Error::validation("token", "is invalid, expired or already used");

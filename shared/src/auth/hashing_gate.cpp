@@ -1,10 +1,18 @@
 #include "bazaar/auth/hashing_gate.hpp"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <future>
+
 #include "bazaar/error.hpp"
 
 namespace bazaar::auth {
 
 namespace {
+constexpr int kHashingNice = 19;
+
 Error busy() {
     return Error(ErrorCode::kUnavailable, "too many sign-ins at once, try again in a second")
         .with_header("Retry-After", "1");
@@ -12,7 +20,34 @@ Error busy() {
 }  // namespace
 
 HashingGate::HashingGate(int slots, int queue, std::chrono::milliseconds wait)
-    : slots_(slots < 1 ? 1 : slots), queue_(queue < 0 ? 0 : queue), wait_(wait) {}
+    : slots_(slots < 1 ? 1 : slots), queue_(queue < 0 ? 0 : queue), wait_(wait) {
+    for (int i = 0; i < slots_; ++i) workers_.emplace_back([this] { worker_main(); });
+}
+
+HashingGate::~HashingGate() {
+    {
+        std::lock_guard lock(work_mu_);
+        stopping_ = true;
+    }
+    work_ready_.notify_all();
+    for (auto& t : workers_) t.join();
+}
+
+void HashingGate::worker_main() {
+    // Linux applies a thread's nice value to that thread only (its tid).
+    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), kHashingNice);
+    for (;;) {
+        std::function<void()> job;
+        {
+            std::unique_lock lock(work_mu_);
+            work_ready_.wait(lock, [this] { return stopping_ || !work_.empty(); });
+            if (work_.empty()) return;
+            job = std::move(work_.front());
+            work_.pop_front();
+        }
+        job();
+    }
+}
 
 void HashingGate::acquire() {
     std::unique_lock lock(mu_);
@@ -22,7 +57,7 @@ void HashingGate::acquire() {
     }
     if (waiting_ >= queue_) throw busy();
     ++waiting_;
-    bool got = cv_.wait_for(lock, wait_, [this] { return running_ < slots_; });
+    bool got = slot_free_.wait_for(lock, wait_, [this] { return running_ < slots_; });
     --waiting_;
     if (!got) throw busy();
     ++running_;
@@ -33,7 +68,21 @@ void HashingGate::release() {
         std::lock_guard lock(mu_);
         --running_;
     }
-    cv_.notify_one();
+    slot_free_.notify_one();
+}
+
+void HashingGate::run(const std::function<void()>& work) {
+    acquire();
+    std::packaged_task<void()> task(work);
+    auto done = task.get_future();
+    {
+        std::lock_guard lock(work_mu_);
+        work_.emplace_back([&task] { task(); });
+    }
+    work_ready_.notify_one();
+    done.wait();
+    release();
+    done.get();  // rethrows the work's exception
 }
 
 int HashingGate::running() const {
@@ -44,13 +93,6 @@ int HashingGate::running() const {
 int HashingGate::waiting() const {
     std::lock_guard lock(mu_);
     return waiting_;
-}
-
-HashingGate::Slot::Slot(HashingGate& gate) : gate_(gate) {
-    gate_.acquire();
-}
-HashingGate::Slot::~Slot() {
-    gate_.release();
 }
 
 HashingGate& HashingGate::process(int slots, int queue, int wait_ms) {

@@ -56,12 +56,57 @@ std::string value_key(const std::string& scope, const std::string& variant) {
     return "c:{" + scope + "}:v:" + variant_id(variant);
 }
 
+namespace {
+
+// The first round trip: the piggybacked commands, then (cache on) the
+// generation and the stored body. Returns true on a hit (body in `out`).
+// Redis down: on_replies({}) and nullopt-like false with `down` set.
+bool first_round_trip(Redis& redis, const std::vector<std::string>& keys, bool enabled,
+                      const Piggyback* piggyback, std::string& out, bool& down) {
+    std::vector<RedisArgs> cmds;
+    if (piggyback) cmds = piggyback->commands;
+    std::size_t k = cmds.size();
+    if (enabled) {
+        cmds.push_back(RedisArgs{"GET", keys[0]});
+        cmds.push_back(RedisArgs{"HMGET", keys[1], "g", "b"});
+    }
+    std::vector<Reply> replies;
+    down = false;
+    if (!cmds.empty()) {
+        try {
+            replies = redis.pipeline(cmds);
+        } catch (const Error& e) {
+            if (!redis_down(e)) throw;
+            down = true;
+        }
+    }
+    if (piggyback && piggyback->on_replies)
+        piggyback->on_replies(down ? std::vector<Reply>{}
+                                   : std::vector<Reply>(replies.begin(), replies.begin() + k));
+    if (down || !enabled) return false;
+    const Reply& gen = replies[k];
+    const Reply& value = replies[k + 1];
+    if (gen.is_nil() || !value.is_array() || value.size() != 2 || value.at(0).is_nil() ||
+        value.at(1).is_nil() || value.at(0).str() != gen.str())
+        return false;
+    out.assign(value.at(1).str());
+    return true;
+}
+
+}  // namespace
+
 Result get_or_load(Redis& redis, const Entry& entry, const Options& options,
-                   const std::function<std::string()>& load) {
-    if (!options.enabled) return load_direct(load, Status::kBypass);
+                   const std::function<std::string()>& load, const Piggyback* piggyback) {
     const std::vector<std::string> keys = {generation_key(entry.scope),
                                            value_key(entry.scope, entry.variant),
                                            lock_key(entry.scope, entry.variant)};
+    std::string hit;
+    bool down = false;
+    if (first_round_trip(redis, keys, options.enabled, piggyback, hit, down)) {
+        metrics::inc(metrics::Counter::kCacheHit);
+        return Result{std::move(hit), Status::kHit};
+    }
+    if (down || !options.enabled) return load_direct(load, Status::kBypass);
     const std::string owner = random_hex(8);
     const std::vector<std::string> args = {random_hex(8), std::to_string(options.lock_ttl_ms),
                                            owner};

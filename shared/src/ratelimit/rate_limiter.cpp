@@ -28,6 +28,25 @@ Decision decision_from_reply(const Policy& p, long long allowed, long long remai
     return d;
 }
 
+RedisArgs command(const Policy& p, const std::string& identity) {
+    RedisArgs a{"EVALSHA", script_sha("rate_limit_gcra"), "1", key(p, identity)};
+    a.add(static_cast<std::int64_t>(p.limit));
+    a.add(static_cast<std::int64_t>(p.window_s) * 1000);
+    return a;
+}
+
+std::optional<Decision> from_reply(Redis& redis, const Policy& p, const std::string& identity,
+                                   const Reply& r) {
+    if (r.is_error()) {
+        if (r.str().substr(0, 8) == "NOSCRIPT") return check(redis, p, identity);
+        log::warn("rate limiter script failed", {{"error", std::string(r.str())}});
+        return std::nullopt;
+    }
+    if (!r.is_array() || r.size() != 4) return std::nullopt;
+    return decision_from_reply(p, r.at(0).integer(), r.at(1).integer(), r.at(2).integer(),
+                               r.at(3).integer());
+}
+
 std::optional<Decision> check(Redis& redis, const Policy& p, const std::string& identity) {
     try {
         Reply r = redis.eval_script(

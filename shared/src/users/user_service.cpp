@@ -112,24 +112,30 @@ void set_password_hash(Pg& pg, std::string_view id, const std::string& hash) {
     });
 }
 
-User create_user(Pg& pg, std::string_view email, std::string_view username,
-                 std::string_view password, const std::string& role) {
+User create_user_with_hash(Pg& pg, std::string_view email, std::string_view username,
+                           const std::string& password_hash, const std::string& role) {
     std::string e = normalize_email(email);
     validate_username(username);
-    validate_password(password);
     if (role != "user" && role != "admin") throw Error::validation("role", "must be user or admin");
-    std::string hash = auth::hash_password(password);
     try {
         return pg.transact([&](pqxx::work& w) {
             auto r = w.exec_params(
                 "INSERT INTO users (email, username, password_hash, role) "
                 "VALUES ($1, $2, $3, $4) RETURNING " USER_COLUMNS,
-                e, std::string(username), hash, role);
+                e, std::string(username), password_hash, role);
             return from_row(r[0]);
         });
     } catch (const pqxx::unique_violation&) {
         throw Error(ErrorCode::kConflict, "a user with this email already exists");
     }
+}
+
+User create_user(Pg& pg, std::string_view email, std::string_view username,
+                 std::string_view password, const std::string& role) {
+    normalize_email(email);
+    validate_username(username);
+    validate_password(password);
+    return create_user_with_hash(pg, email, username, auth::hash_password(password), role);
 }
 
 User ensure_user(Pg& pg, std::string_view email, std::string_view username,

@@ -51,11 +51,22 @@ struct Result {
     Status status = Status::kMiss;
 };
 
+// Commands that ride along with the lookup's first round trip (the
+// request's rate-limit check), so that a cache hit costs exactly one round
+// trip in all. `on_replies` gets their replies (empty when Redis is down)
+// before anything is served or loaded, and may throw to refuse the request.
+struct Piggyback {
+    std::vector<RedisArgs> commands;
+    std::function<void(const std::vector<Reply>&)> on_replies;
+};
+
 // Returns the cached body of `entry`, or `load()`'s result (stored for the
 // next reader). `load` runs at most once per call and its exceptions
-// propagate (nothing is cached for a failed load).
+// propagate (nothing is cached for a failed load). A hit is a pipelined
+// GET of the generation and HMGET of the body, compared here, without Lua;
+// only a miss runs cache_get.lua (generation, lock) and cache_put.lua.
 Result get_or_load(Redis& redis, const Entry& entry, const Options& options,
-                   const std::function<std::string()>& load);
+                   const std::function<std::string()>& load, const Piggyback* piggyback = nullptr);
 
 // Replaces the generation of each scope (one pipelined round trip). Throws
 // Error(kUnavailable) when Redis is down.

@@ -38,6 +38,13 @@ std::string key(const Policy& p, const std::string& identity);
 // (fail open, see above).
 std::optional<Decision> check(Redis& redis, const Policy& p, const std::string& identity);
 
+// The same check split in two, so the caller can pipeline it with other
+// commands (the read cache's lookup): the EVALSHA to send, and the decision
+// from its reply. A NOSCRIPT reply (Redis restarted) falls back to check().
+RedisArgs command(const Policy& p, const std::string& identity);
+std::optional<Decision> from_reply(Redis& redis, const Policy& p, const std::string& identity,
+                                   const Reply& reply);
+
 // Builds a Decision from the script's reply {allowed, remaining, reset_ms,
 // retry_after_ms}; split out so the rounding rules are unit-tested.
 Decision decision_from_reply(const Policy& p, long long allowed, long long remaining,

@@ -29,6 +29,9 @@ void validate_password(std::string_view password, const char* field = "password"
 // email is taken.
 User create_user(Pg& pg, std::string_view email, std::string_view username,
                  std::string_view password, const std::string& role);
+// Same with a hash computed by the caller (who bounds hashing concurrency).
+User create_user_with_hash(Pg& pg, std::string_view email, std::string_view username,
+                           const std::string& password_hash, const std::string& role);
 // Creates the user, or when the email exists returns it unchanged.
 User ensure_user(Pg& pg, std::string_view email, std::string_view username,
                  std::string_view password, const std::string& role);
