@@ -112,8 +112,10 @@ void QueueRunner::fetch_loop() {
                     h.timeout_ms = j.timeout_ms > 0 ? j.timeout_ms : config_.queue_job_timeout_ms;
                     held_[hold_key(j.id, j.token)] = std::move(h);
                     ready_.push_back(std::move(j));
+                    // One wake-up per job: waking every idle thread for one
+                    // job costs the others a context switch for nothing.
+                    job_cv_.notify_one();
                 }
-                job_cv_.notify_all();
                 continue;
             }
             block_for_work(redis, r.wait_ms, r.status != queue::TakeResult::Status::kLimited);

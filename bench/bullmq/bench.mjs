@@ -1,12 +1,12 @@
 // BullMQ reference run, same phases and knobs as bench/queue/queue_bench.cpp:
 // (1) addBulk JOBS trivial jobs, then one Worker with CONCURRENCY processes
-// them; (2) one add() every 1/RATE s for SECONDS, add->start latency.
-// Prints one JSON object. Env: REDIS_PORT, JOBS, CONCURRENCY, RATE, SECONDS.
+// them; (2) one add() every 1/RATE s for LAT_SECONDS, add->start latency.
+// Prints one JSON object. Env: REDIS_PORT, JOBS, CONCURRENCY, RATE, LAT_SECONDS.
 import { Queue, Worker } from 'bullmq';
 import IORedis from 'ioredis';
 
 const env = (k, d) => Number(process.env[k] || d);
-const [JOBS, CONC, RATE, SECS] = [env('JOBS', 50000), env('CONCURRENCY', 8), env('RATE', 1000), env('SECONDS', 10)];
+const [JOBS, CONC, RATE, SECS] = [env('JOBS', 50000), env('CONCURRENCY', 8), env('RATE', 1000), env('LAT_SECONDS', 10)];
 const connection = { host: process.env.REDIS_HOST || '127.0.0.1', port: env('REDIS_PORT', 6379), maxRetriesPerRequest: null };
 const admin = new IORedis(connection);
 const nowMs = () => performance.timeOrigin + performance.now();

@@ -6,10 +6,10 @@
 //      completion recorded in Redis; Redis commands per job from INFO
 //      commandstats (every command, those run inside scripts included);
 //   2. latency: the worker idles blocked in Redis; one job is added every
-//      1/RATE s (one add() per job, no batching) for SECONDS; add→start
+//      1/RATE s (one add() per job, no batching) for LAT_SECONDS; add→start
 //      latency per job, p50/p99/max.
 // Prints one JSON object. Environment: REDIS_HOST/REDIS_PORT, JOBS (50000),
-// CONCURRENCY (8), RATE (1000), SECONDS (10), BAZAAR_LUA_DIR.
+// CONCURRENCY (8), RATE (1000), LAT_SECONDS (10), BAZAAR_LUA_DIR.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -81,7 +81,7 @@ int main() {
     const long jobs = env_int("JOBS", 50000);
     const int concurrency = static_cast<int>(env_int("CONCURRENCY", 8));
     const long rate = env_int("RATE", 1000);
-    const long seconds = env_int("SECONDS", 10);
+    const long seconds = env_int("LAT_SECONDS", 10);
     Redis redis(RedisOptions{config.redis_host, config.redis_port, 5000});
 
     std::atomic<long> started{0};
