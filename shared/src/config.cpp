@@ -54,7 +54,7 @@ const std::vector<ConfigVar>& config_vars() {
          "and is refused when APP_ENV=production"},
         {"JWT_TTL_S", "900", "lifetime of an access token in seconds"},
         {"REFRESH_TTL_S", "604800", "lifetime of a refresh token in seconds (7 days)"},
-        {"LOGIN_CONCURRENCY", "2",
+        {"LOGIN_CONCURRENCY", "1",
          "argon2id hashes/verifications running at once per fcgi process (64 MiB, ~0.1 s each)"},
         {"LOGIN_QUEUE", "4",
          "requests allowed to wait for a hashing slot per fcgi process; "

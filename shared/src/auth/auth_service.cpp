@@ -73,10 +73,13 @@ Session login(Backends& b, std::string_view email, std::string_view password) {
     } catch (const Error&) {
         throw bad_credentials();
     }
+    // Admission first: under a login flood, refused requests must not cost a
+    // Postgres query each.
+    HashingGate::Ticket ticket(gate(b.config));
     auto creds = b.pg.transact([&](pqxx::work& w) { return users::find_credentials(w, e); });
     bool ok = false;
     const std::string& hash = creds ? creds->password_hash : decoy_hash();
-    gate(b.config).run([&] { ok = verify_password(hash, password); });
+    ticket.run([&] { ok = verify_password(hash, password); });
     if (!creds || !ok) throw bad_credentials();
     return open_session(b, std::move(creds->user));
 }

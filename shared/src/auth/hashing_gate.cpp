@@ -71,8 +71,7 @@ void HashingGate::release() {
     slot_free_.notify_one();
 }
 
-void HashingGate::run(const std::function<void()>& work) {
-    acquire();
+void HashingGate::execute(const std::function<void()>& work) {
     std::packaged_task<void()> task(work);
     auto done = task.get_future();
     {
@@ -80,9 +79,22 @@ void HashingGate::run(const std::function<void()>& work) {
         work_.emplace_back([&task] { task(); });
     }
     work_ready_.notify_one();
-    done.wait();
-    release();
-    done.get();  // rethrows the work's exception
+    done.get();  // waits, and rethrows the work's exception
+}
+
+HashingGate::Ticket::Ticket(HashingGate& gate) : gate_(gate) {
+    gate_.acquire();
+}
+HashingGate::Ticket::~Ticket() {
+    gate_.release();
+}
+void HashingGate::Ticket::run(const std::function<void()>& work) {
+    gate_.execute(work);
+}
+
+void HashingGate::run(const std::function<void()>& work) {
+    Ticket ticket(*this);
+    ticket.run(work);
 }
 
 int HashingGate::running() const {

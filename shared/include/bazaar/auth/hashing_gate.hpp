@@ -28,9 +28,25 @@ class HashingGate {
     HashingGate(const HashingGate&) = delete;
     HashingGate& operator=(const HashingGate&) = delete;
 
-    // Runs `work` on a low-priority hashing thread and waits for it; its
-    // exceptions propagate. Throws Error(kUnavailable) with Retry-After when
-    // the gate is full or the wait for a slot expires.
+    // Admission, held for a whole sign-in: take the ticket before any other
+    // work of the request (the user lookup too), so a refused request costs
+    // next to nothing. Throws Error(kUnavailable) with Retry-After when the
+    // gate is full or the wait for a slot expires.
+    class Ticket {
+      public:
+        explicit Ticket(HashingGate& gate);
+        ~Ticket();
+        Ticket(const Ticket&) = delete;
+        Ticket& operator=(const Ticket&) = delete;
+        // Runs `work` on a low-priority hashing thread and waits for it; its
+        // exceptions propagate.
+        void run(const std::function<void()>& work);
+
+      private:
+        HashingGate& gate_;
+    };
+
+    // Ticket + run, for callers with nothing else to do under the ticket.
     void run(const std::function<void()>& work);
 
     int running() const;
@@ -43,6 +59,7 @@ class HashingGate {
   private:
     void acquire();
     void release();
+    void execute(const std::function<void()>& work);
     void worker_main();
 
     const int slots_;
