@@ -121,11 +121,11 @@ struct QueueOptions {
 // exactly once however many worker processes run; ticks missed while no
 // worker ran are skipped, not replayed.
 struct Repeatable {
-    std::string queue;
-    std::string key;  // unique within the queue; names the schedule
-    std::string cron;
+    std::string queue{};
+    std::string key{};  // unique within the queue; names the schedule
+    std::string cron{};
     std::string timezone = "UTC";
-    queue::NewJob job;
+    queue::NewJob job{};
 };
 
 class JobRegistry {

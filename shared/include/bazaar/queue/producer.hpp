@@ -30,26 +30,26 @@ struct Backoff {
 
 // Keep at most `count` finished jobs, none older than `age_s` (unset: no bound).
 struct KeepPolicy {
-    std::optional<std::int64_t> age_s;
-    std::optional<std::int64_t> count;
+    std::optional<std::int64_t> age_s{};
+    std::optional<std::int64_t> count{};
 };
 
 struct JobOptions {
     int attempts = 3;
-    Backoff backoff;
+    Backoff backoff{};
     int priority = 0;  // lower runs first
     std::int64_t delay_ms = 0;
-    std::string job_id;  // empty: generated; an existing id makes add() a no-op
-    KeepPolicy remove_on_complete;
-    KeepPolicy remove_on_fail;
+    std::string job_id{};  // empty: generated; an existing id makes add() a no-op
+    KeepPolicy remove_on_complete{};
+    KeepPolicy remove_on_fail{};
     std::int64_t timeout_ms = 0;          // 0: the worker's default
-    std::vector<std::string> depends_on;  // job ids (same queue) to wait for
+    std::vector<std::string> depends_on{};  // job ids (same queue) to wait for
 };
 
 struct NewJob {
-    std::string name;
+    std::string name{};
     nlohmann::json data = nlohmann::json::object();
-    JobOptions options;
+    JobOptions options{};
 };
 
 // Returns the job's id (the existing one when `job_id` deduplicated it).
