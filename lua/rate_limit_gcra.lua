@@ -27,6 +27,7 @@ if now < allow_at then
     local retry = math.ceil(allow_at - now)
     return {0, 0, math.ceil(tat - now), retry}
 end
-redis.call('SET', KEYS[1], string.format('%d', math.ceil(new_tat)), 'PX', math.ceil(new_tat - now))
+-- At least 1 ms: with a huge limit one request advances TAT by less than that.
+redis.call('SET', KEYS[1], string.format('%d', math.ceil(new_tat)), 'PX', math.max(1, math.ceil(new_tat - now)))
 local remaining = math.floor((now - allow_at) / interval)
 return {1, remaining, math.ceil(new_tat - now), 0}

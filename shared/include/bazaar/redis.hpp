@@ -4,7 +4,10 @@
 // times out, the context is dropped and the call throws
 // Error(kUnavailable); the next call reconnects, but not more often than
 // every kReconnectBackoff so that a dead Redis costs a request microseconds,
-// not a connect timeout each. Redis error replies (WRONGTYPE, a script's
+// not a connect timeout each. One exception: a call that finds its kept
+// connection closed by the server (Redis restarted while the thread was
+// idle) is run again at once on a fresh connection, so a restart does not
+// cost every thread one failed request. Redis error replies (WRONGTYPE, a script's
 // error_reply) throw RedisError instead, which callers may map themselves.
 //
 // Scripts: `eval_script("queue_add", keys, args)` runs lua/queue_add.lua by
