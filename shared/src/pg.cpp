@@ -44,7 +44,9 @@ void prepare_statement(std::string name, std::string sql) {
 
 Pg::Pg(std::string conninfo) : conninfo_(std::move(conninfo)) {}
 
-Pg::~Pg() { disconnect(); }
+Pg::~Pg() {
+    disconnect();
+}
 
 void Pg::disconnect() {
     if (!conn_) return;
@@ -76,13 +78,26 @@ pqxx::connection& Pg::connection() {
     return *conn_;
 }
 
-bool Pg::handle_failure(std::exception_ptr e, int attempt) {
+void Pg::drop_if_closed() {
+    if (!conn_) return;
+    // An idle connection has nothing to read; readable or hung up means the
+    // server closed it (restart, idle timeout, pg_terminate_backend).
+    pollfd p{conn_->sock(), static_cast<short>(POLLIN | POLLRDHUP), 0};
+    if (p.fd < 0 || poll(&p, 1, 0) > 0) {
+        log::info("postgres connection closed by the server, reconnecting");
+        disconnect();
+    }
+}
+
+bool Pg::handle_failure(std::exception_ptr e, int attempt, bool reused) {
+    bool lost = false;  // the connection is gone, and no commit is in doubt
     try {
         std::rethrow_exception(e);
-    } catch (const pqxx::broken_connection& ex) {
-        log::warn("postgres connection lost", {{"error", ex.what()}});
     } catch (const pqxx::in_doubt_error& ex) {
         log::error("postgres commit in doubt", {{"error", ex.what()}});
+    } catch (const pqxx::broken_connection& ex) {
+        log::warn("postgres connection lost", {{"error", ex.what()}});
+        lost = true;
     } catch (const pqxx::transaction_rollback& ex) {
         // serialization_failure, deadlock_detected: safe to run again.
         if (attempt < 3) return true;
@@ -91,10 +106,12 @@ bool Pg::handle_failure(std::exception_ptr e, int attempt) {
         if (ex.sqlstate() == "57014") throw Error::unavailable("database");
         if (!is_connection_state(ex.sqlstate())) return false;
         log::warn("postgres connection lost", {{"error", ex.what()}});
+        lost = true;
     } catch (const pqxx::failure&) {
         return false;
     }
     disconnect();
+    if (lost && reused && attempt == 0) return true;
     next_attempt_ = std::chrono::steady_clock::now() + kReconnectBackoff;
     throw Error::unavailable("database");
 }

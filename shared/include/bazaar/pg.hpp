@@ -3,9 +3,13 @@
 // All SQL runs inside `transact()`: one call is one transaction. Failure
 // policy, in one place:
 //   - the connection broke (server restarted, network gone): the connection
-//     is dropped and Error(kUnavailable) is thrown; the next call reconnects
-//     (no more often than every kReconnectBackoff), so handlers recover by
-//     themselves when Postgres is back. libpqxx 6's implicit reactivation is
+//     is dropped; when it was an idle connection from an earlier call (the
+//     server went away while it sat in this thread) the function runs once
+//     more on a new connection, since the old server rolled back whatever
+//     it had begun. Otherwise Error(kUnavailable) is thrown and a later call
+//     reconnects (no more often than every kReconnectBackoff), so handlers
+//     recover by themselves when Postgres is back. A commit whose outcome is
+//     unknown is never re-run. libpqxx 6's implicit reactivation is
 //     unreliable (STACK.md), so it is never relied on.
 //   - serialization failure or deadlock: the function is run again, up to
 //     three times, then Error(kConflict).
@@ -29,7 +33,7 @@ namespace bazaar {
 void prepare_statement(std::string name, std::string sql);
 
 class Pg {
-public:
+  public:
     static constexpr auto kReconnectBackoff = std::chrono::milliseconds(200);
 
     explicit Pg(std::string conninfo);
@@ -43,9 +47,11 @@ public:
     void disconnect();
     pqxx::connection& connection();
 
-private:
+  private:
     // Maps a libpqxx failure to the policy above; returns true to retry.
-    bool handle_failure(std::exception_ptr e, int attempt);
+    bool handle_failure(std::exception_ptr e, int attempt, bool reused);
+    // Drops a kept connection whose server has closed it meanwhile.
+    void drop_if_closed();
 
     std::string conninfo_;
     std::unique_ptr<pqxx::connection> conn_;
@@ -54,7 +60,9 @@ private:
 
 template <class F>
 auto Pg::transact(F&& fn) -> std::invoke_result_t<F, pqxx::work&> {
+    drop_if_closed();
     for (int attempt = 0;; ++attempt) {
+        bool reused = conn_ != nullptr;
         try {
             pqxx::work w(connection());
             if constexpr (std::is_void_v<std::invoke_result_t<F, pqxx::work&>>) {
@@ -69,7 +77,7 @@ auto Pg::transact(F&& fn) -> std::invoke_result_t<F, pqxx::work&> {
         } catch (const Error&) {
             throw;
         } catch (const pqxx::failure&) {
-            if (!handle_failure(std::current_exception(), attempt)) throw;
+            if (!handle_failure(std::current_exception(), attempt, reused)) throw;
         }
     }
 }
