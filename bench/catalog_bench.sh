@@ -78,7 +78,7 @@ pg_per_request books-id-uncached "$BASE" -s "$HERE/lua/random_book.lua"
 ratio api-ping books-id-uncached
 ratio books-id-cached books-id-uncached
 
-echo "# login (argon2id, LOGIN_CONCURRENCY=${LOGIN_CONCURRENCY:-2} per process)"
+echo "# login (argon2id, LOGIN_CONCURRENCY=${LOGIN_CONCURRENCY:-1} per process)"
 restart_fcgi "${BENCH_ENV[@]}" CACHE_ENABLED=1
 out=$(wrk -t1 -c1 -d10s --latency -s "$HERE/lua/login.lua" "$BASE/api/v1/auth/login")
 printf '%-28s %10s req/s   mean %s (one client: the cost of one login)\n' login-serial \

@@ -189,11 +189,23 @@ Page list_books(Pg& pg, const ListQuery& q, const std::string& key) {
                 "bt.tag_id WHERE t.name = " +
                 param(normalize_tag(*q.tag)) + ")";
         }
+        std::string limit = std::to_string(q.limit + 1);
         if (q.q) {
+            // Written as a materialised set of matches: given ORDER BY id
+            // LIMIT n on the whole query, the planner walks the primary key
+            // backwards and filters, reading the whole table for a rare
+            // term. The CTE (no order, no limit) uses the trigram indexes
+            // (bitmap OR); only the matches are sorted.
             std::string p = param(like_pattern(*q.q));
-            sql += " AND (b.title ILIKE " + p + " OR b.author ILIKE " + p + ")";
+            sql = "WITH m AS MATERIALIZED (SELECT b.id " + sql.substr(sql.find("FROM books b")) +
+                  " AND (b.title ILIKE " + p + " OR b.author ILIKE " + p +
+                  ")) SELECT " BOOK_COLUMNS
+                  " FROM books b WHERE b.id IN "
+                  "(SELECT id FROM m ORDER BY id DESC LIMIT " +
+                  limit + ") ORDER BY b.id DESC";
+        } else {
+            sql += " ORDER BY b.id DESC LIMIT " + limit;
         }
-        sql += " ORDER BY b.id DESC LIMIT " + std::to_string(q.limit + 1);
         pqxx::result r;
         switch (params.size()) {
             case 0:
