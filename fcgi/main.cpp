@@ -4,23 +4,16 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "bazaar/config.hpp"
 #include "bazaar/log.hpp"
 #include "bazaar/metrics.hpp"
+#include "bazaar/process.hpp"
 #include "bazaar/redis.hpp"
 #include "routes.hpp"
 #include "server.hpp"
 
 int main() {
     using namespace bazaar;
-    Config config;
-    try {
-        config = Config::load();
-    } catch (const ConfigError& e) {
-        std::fprintf(stderr, "bazaar-fcgi: %s\n", e.what());
-        return 2;
-    }
-    log::init("bazaar-fcgi", log::parse_level(config.log_level));
+    Config config = start_process("bazaar-fcgi");
     try {
         load_scripts(config.lua_dir);
         http::Router router;

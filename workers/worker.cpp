@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "bazaar/log.hpp"
+#include "bazaar/process.hpp"
 #include "bazaar/queue/keys.hpp"
 #include "bazaar/redis.hpp"
 #include "bazaar/time.hpp"
@@ -130,14 +131,7 @@ int run_worker(const Config& config, const JobRegistry& registry) {
 }
 
 int worker_main(const char* process_name) {
-    Config config;
-    try {
-        config = Config::load();
-    } catch (const ConfigError& e) {
-        std::fprintf(stderr, "%s: %s\n", process_name, e.what());
-        return 2;
-    }
-    log::init(process_name, log::parse_level(config.log_level));
+    Config config = start_process(process_name);
     try {
         load_scripts(config.lua_dir);
         return run_worker(config, JobRegistry::global());

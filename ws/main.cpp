@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "bazaar/config.hpp"
 #include "bazaar/log.hpp"
+#include "bazaar/process.hpp"
 
 namespace {
 
@@ -49,7 +49,8 @@ int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t
             if (msg.is_object() && msg.value("type", "") == "ping") {
                 reply = R"({"type":"pong"})";
             } else {
-                reply = R"({"type":"error","error":{"code":"VALIDATION_FAILED","message":"unknown message"}})";
+                reply =
+                    R"({"type":"error","error":{"code":"VALIDATION_FAILED","message":"unknown message"}})";
             }
             if (slot->session->outbox.size() >= kMaxQueued) {
                 lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, nullptr, 0);
@@ -91,14 +92,7 @@ void on_signal(int) {
 
 int main() {
     using namespace bazaar;
-    Config config;
-    try {
-        config = Config::load();
-    } catch (const ConfigError& e) {
-        std::fprintf(stderr, "bazaar-ws: %s\n", e.what());
-        return 2;
-    }
-    log::init("bazaar-ws", log::parse_level(config.log_level));
+    Config config = start_process("bazaar-ws");
     lws_set_log_level(LLL_ERR, nullptr);
 
     lws_context_creation_info info{};
