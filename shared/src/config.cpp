@@ -31,7 +31,7 @@ const std::vector<ConfigVar>& config_vars() {
         {"REDIS_PORT", "16379", "Redis port"},
         {"REDIS_TIMEOUT_MS", "500", "Redis connect and command timeout"},
         {"FCGI_PROCESSES", "2", "number of bazaar-fcgi processes scripts/stack starts"},
-        {"FCGI_THREADS", "16", "handler threads per bazaar-fcgi process"},
+        {"FCGI_THREADS", "40", "handler threads per bazaar-fcgi process"},
         {"FCGI_SOCKET", "var/run/fcgi-0.sock", "unix socket of one bazaar-fcgi process"},
         {"JSON_BODY_LIMIT", "1048576", "largest JSON request body in bytes (413 above)"},
         {"ACCESS_LOG", "errors",
