@@ -97,11 +97,17 @@ Response Server::dispatch(const RouteMatch& m, Request& req, Backends& backends)
     } catch (const Error& e) {
         if (e.http_status() >= 500)
             log::warn("request failed", {{"status", e.http_status()}, {"error", e.what()}});
-        return error_response(e);
+        try {
+            return error_response(e);
+        } catch (const std::exception& inner) {
+            log::error("cannot render an error", {{"error", inner.what()}});
+        }
     } catch (const std::exception& e) {
         log::error("unhandled exception", {{"error", e.what()}, {"path", req.path}});
-        return error_response(Error(ErrorCode::kInternal, "internal error"));
     }
+    // Nothing may escape a handler thread: that would terminate the process.
+    static const std::string internal = Error(ErrorCode::kInternal, "internal error").body();
+    return Response::raw_json(internal, 500);
 }
 
 void Server::thread_main(int listen_fd) {
@@ -133,8 +139,8 @@ void Server::thread_main(int listen_fd) {
         auto path = percent_decode(raw_path, false);
         auto query = parse_query(raw_query);
         if (!path || !query) {
-            resp = error_response(Error(ErrorCode::kValidationFailed,
-                                        "the URL has a malformed percent-escape"));
+            resp = error_response(
+                Error(ErrorCode::kValidationFailed, "the URL has a malformed percent-escape"));
         } else {
             req.path = std::move(*path);
             req.query = std::move(*query);
@@ -145,9 +151,9 @@ void Server::thread_main(int listen_fd) {
                                                                      : config_.json_body_limit;
             if (length > static_cast<long long>(limit)) {
                 drain(fr.in);
-                resp = error_response(Error(ErrorCode::kPayloadTooLarge,
-                                            "request body exceeds " + std::to_string(limit) +
-                                                " bytes"));
+                resp = error_response(
+                    Error(ErrorCode::kPayloadTooLarge,
+                          "request body exceeds " + std::to_string(limit) + " bytes"));
             } else {
                 if (length > 0) {
                     req.body.resize(static_cast<size_t>(length));
@@ -157,7 +163,11 @@ void Server::thread_main(int listen_fd) {
                 resp = dispatch(m, req, backends);
             }
         }
-        write_response(fr, req, resp);
+        try {
+            write_response(fr, req, resp);
+        } catch (const std::exception& e) {
+            log::error("cannot write response", {{"error", e.what()}});
+        }
         FCGX_Finish_r(&fr);
 
         double seconds =

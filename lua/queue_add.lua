@@ -52,7 +52,6 @@ local FIELDS = 12
 if ARGV[2] ~= '' then
   local last = redis.call('HGET', KEYS[8], ARGV[2])
   if last and tonumber(last) >= tonumber(ARGV[3]) then return { {}, {} } end
-  redis.call('HSET', KEYS[8], ARGV[2], ARGV[3])
 end
 
 -- Validate dependencies first so that a bad call writes nothing.
@@ -69,6 +68,9 @@ for i = 0, n - 1 do
   end
   if ARGV[b] ~= '' then in_batch[ARGV[b]] = true end
 end
+
+-- The tick is recorded only once the call is known to be valid.
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[8], ARGV[2], ARGV[3]) end
 
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

@@ -296,7 +296,9 @@ void QueueRunner::leases_lost(const std::vector<queue::Lease>& lost) {
         it->second.cancelled->store(true);
         if (!it->second.running) {
             ready_.erase(std::remove_if(ready_.begin(), ready_.end(),
-                                        [&](const queue::TakenJob& j) { return j.token == token; }),
+                                        [&](const queue::TakenJob& j) {
+                                            return j.id == id && j.token == token;
+                                        }),
                          ready_.end());
             held_.erase(it);
         }

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "../auth_guard.hpp"
+#include "../rate_limit.hpp"
 #include "bazaar/error.hpp"
 #include "bazaar/queue/admin.hpp"
 #include "bazaar/queue/events.hpp"
@@ -139,17 +140,18 @@ std::string metrics_section(Backends& b) {
 
 void register_admin_queue_routes(Router& router) {
     const std::string q = "/api/v1/admin/queues";
-    router.add("GET", q, list_queues);
-    router.add("GET", q + "/:name/jobs", list_jobs);
-    router.add("DELETE", q + "/:name/jobs", clean_jobs);
-    router.add("GET", q + "/:name/jobs/:id", get_job);
-    router.add("POST", q + "/:name/jobs/:id/retry", retry_job);
-    router.add("POST", q + "/:name/retry-failed", retry_failed);
+    auto api = [](Handler h) { return rate_limited(RateClass::kApi, std::move(h)); };
+    router.add("GET", q, api(list_queues));
+    router.add("GET", q + "/:name/jobs", api(list_jobs));
+    router.add("DELETE", q + "/:name/jobs", api(clean_jobs));
+    router.add("GET", q + "/:name/jobs/:id", api(get_job));
+    router.add("POST", q + "/:name/jobs/:id/retry", api(retry_job));
+    router.add("POST", q + "/:name/retry-failed", api(retry_failed));
     router.add("POST", q + "/:name/pause",
-               [](Request& r, Backends& b) { return pause(r, b, true); });
+               api([](Request& r, Backends& b) { return pause(r, b, true); }));
     router.add("POST", q + "/:name/resume",
-               [](Request& r, Backends& b) { return pause(r, b, false); });
-    router.add("GET", "/api/v1/admin/events", events);
+               api([](Request& r, Backends& b) { return pause(r, b, false); }));
+    router.add("GET", "/api/v1/admin/events", api(events));
     add_metrics_section(metrics_section);
 }
 

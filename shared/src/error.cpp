@@ -12,29 +12,49 @@ struct CodeInfo {
 
 CodeInfo info(ErrorCode code) {
     switch (code) {
-        case ErrorCode::kValidationFailed: return {"VALIDATION_FAILED", 400};
-        case ErrorCode::kMalformedJson: return {"MALFORMED_JSON", 400};
-        case ErrorCode::kUnauthenticated: return {"UNAUTHENTICATED", 401};
-        case ErrorCode::kForbidden: return {"FORBIDDEN", 403};
-        case ErrorCode::kNotFound: return {"NOT_FOUND", 404};
-        case ErrorCode::kMethodNotAllowed: return {"METHOD_NOT_ALLOWED", 405};
-        case ErrorCode::kConflict: return {"CONFLICT", 409};
-        case ErrorCode::kOutOfStock: return {"OUT_OF_STOCK", 409};
-        case ErrorCode::kInvalidTransition: return {"INVALID_TRANSITION", 409};
-        case ErrorCode::kIdempotencyInProgress: return {"IDEMPOTENCY_IN_PROGRESS", 409};
-        case ErrorCode::kIdempotencyKeyReused: return {"IDEMPOTENCY_KEY_REUSED", 422};
-        case ErrorCode::kPayloadTooLarge: return {"PAYLOAD_TOO_LARGE", 413};
-        case ErrorCode::kUnsupportedMediaType: return {"UNSUPPORTED_MEDIA_TYPE", 415};
-        case ErrorCode::kRateLimited: return {"RATE_LIMITED", 429};
-        case ErrorCode::kInternal: return {"INTERNAL", 500};
-        case ErrorCode::kUnavailable: return {"UNAVAILABLE", 503};
+        case ErrorCode::kValidationFailed:
+            return {"VALIDATION_FAILED", 400};
+        case ErrorCode::kMalformedJson:
+            return {"MALFORMED_JSON", 400};
+        case ErrorCode::kUnauthenticated:
+            return {"UNAUTHENTICATED", 401};
+        case ErrorCode::kForbidden:
+            return {"FORBIDDEN", 403};
+        case ErrorCode::kNotFound:
+            return {"NOT_FOUND", 404};
+        case ErrorCode::kMethodNotAllowed:
+            return {"METHOD_NOT_ALLOWED", 405};
+        case ErrorCode::kConflict:
+            return {"CONFLICT", 409};
+        case ErrorCode::kOutOfStock:
+            return {"OUT_OF_STOCK", 409};
+        case ErrorCode::kInvalidTransition:
+            return {"INVALID_TRANSITION", 409};
+        case ErrorCode::kIdempotencyInProgress:
+            return {"IDEMPOTENCY_IN_PROGRESS", 409};
+        case ErrorCode::kIdempotencyKeyReused:
+            return {"IDEMPOTENCY_KEY_REUSED", 422};
+        case ErrorCode::kPayloadTooLarge:
+            return {"PAYLOAD_TOO_LARGE", 413};
+        case ErrorCode::kUnsupportedMediaType:
+            return {"UNSUPPORTED_MEDIA_TYPE", 415};
+        case ErrorCode::kRateLimited:
+            return {"RATE_LIMITED", 429};
+        case ErrorCode::kInternal:
+            return {"INTERNAL", 500};
+        case ErrorCode::kUnavailable:
+            return {"UNAVAILABLE", 503};
     }
     return {"INTERNAL", 500};
 }
 }  // namespace
 
-const char* error_code_name(ErrorCode code) { return info(code).name; }
-int error_http_status(ErrorCode code) { return info(code).status; }
+const char* error_code_name(ErrorCode code) {
+    return info(code).name;
+}
+int error_http_status(ErrorCode code) {
+    return info(code).status;
+}
 
 Error::Error(ErrorCode code, std::string message, std::vector<FieldIssue> details)
     : std::runtime_error(std::move(message)), code_(code), details_(std::move(details)) {}
@@ -54,17 +74,21 @@ std::string Error::body() const {
     if (!raw_details_.empty()) {
         details = nlohmann::json::parse(raw_details_);
     } else {
-        for (const auto& d : details_) details.push_back({{"field", d.field}, {"reason", d.reason}});
+        for (const auto& d : details_)
+            details.push_back({{"field", d.field}, {"reason", d.reason}});
     }
     nlohmann::json j = {
         {"success", false},
         {"error", {{"code", error_code_name(code_)}, {"message", what()}, {"details", details}}}};
-    return j.dump();
+    // Messages may quote request text (a path, a field name): invalid UTF-8
+    // in it must not turn an error response into an exception.
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Error Error::validation(std::string field, std::string reason) {
     std::string msg = "invalid value for '" + field + "'";
-    return Error(ErrorCode::kValidationFailed, std::move(msg), {{std::move(field), std::move(reason)}});
+    return Error(ErrorCode::kValidationFailed, std::move(msg),
+                 {{std::move(field), std::move(reason)}});
 }
 
 Error Error::not_found(std::string what) {

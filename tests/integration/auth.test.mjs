@@ -229,7 +229,8 @@ test('password reset: 202 for any email, one-time token by email, new password w
   assertError(await post('/api/v1/auth/login', { email: u.email, password: u.password }), 401, 'UNAUTHENTICATED');
   assert.equal((await post('/api/v1/auth/login', { email: u.email, password: 'brand-new-password' })).status, 200);
   assertError(await post('/api/v1/auth/refresh', { refreshToken: u.refreshToken }), 401, 'UNAUTHENTICATED');
-  assertError(await post('/api/v1/auth/password-reset/request', { email: 'nope' }), 400, 'VALIDATION_FAILED');
+  // "202 always": even a string that is no address answers like any other.
+  assert.equal((await post('/api/v1/auth/password-reset/request', { email: 'nope' })).status, 202);
 });
 
 test('password reset tokens live one hour and are stored hashed', async () => {

@@ -64,6 +64,20 @@ test('wrong method is a JSON 405 with Allow', async () => {
   assert.equal(res.headers.get('allow'), 'GET');
 });
 
+test('invalid UTF-8 in the path or a query value is a clean JSON error, and the server lives on', async () => {
+  const res = await get('/api/v1/%ff%fe');
+  assertError(res, 404, 'NOT_FOUND');
+  JSON.parse(res.text);
+  for (const q of ['fields=%ff', 'include=%ff', 'tag=%ff%fe', 'q=%ff%ff%ff']) {
+    const r = await get(`/api/v1/books?${q}`);
+    assert.ok(r.status === 400 || r.status === 200, `${q}: ${r.status} ${r.text}`);
+    assert.equal(typeof r.json.success, 'boolean');
+  }
+  // Every fcgi process still answers.
+  const pings = await Promise.all(Array.from({ length: 20 }, () => get('/api/v1/ping')));
+  assert.ok(pings.every((p) => p.status === 200));
+});
+
 test('malformed percent-escape in the URL is a 400', async () => {
   const res = await get('/api/v1/ping?q=%zz');
   assertError(res, 400, 'VALIDATION_FAILED');

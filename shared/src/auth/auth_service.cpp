@@ -112,7 +112,15 @@ void logout(Backends& b, std::string_view user_id) {
 }
 
 void request_password_reset(Backends& b, std::string_view email) {
-    std::string e = users::normalize_email(email);
+    std::string e;
+    try {
+        e = users::normalize_email(email);
+    } catch (const Error&) {
+        // 202 whatever was sent: a 400 here would tell which strings are
+        // addresses we could know.
+        log::info("password reset requested for a malformed email");
+        return;
+    }
     auto user = b.pg.transact([&](pqxx::work& w) { return users::find_by_email(w, e); });
     if (!user) {
         log::info("password reset requested for an unknown email");

@@ -29,7 +29,8 @@ void enqueue_password_reset(Redis& redis, const users::User& user, const std::st
     job.options.backoff.delay_ms = 500;
     // The data holds a live token: drop the finished job soon, keep failures
     // (a dead letter an operator must see) only as long as the token lives.
-    job.options.remove_on_complete.age_s = 60;
+    // The job data holds a live reset token: keep no completed copy.
+    job.options.remove_on_complete.count = 0;
     job.options.remove_on_fail.age_s = ttl_s;
     queue::add(redis, kQueue, job);
 }
