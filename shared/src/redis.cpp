@@ -228,6 +228,38 @@ std::string sha1_hex(const std::string& data) {
     }
     return out;
 }
+
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream f(path);
+    if (!f) throw std::runtime_error("cannot read " + path.string());
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+// A line `--#include <name>` is replaced by `<dir>/lib/<name>.lua`, so helper
+// functions shared by several scripts (lua/lib/) live once; Redis only ever
+// sees the expanded source, whose SHA1 is the one EVALSHA uses.
+std::string expand_includes(const std::string& source, const std::filesystem::path& dir) {
+    static constexpr std::string_view kDirective = "--#include ";
+    std::string out;
+    std::istringstream in(source);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.starts_with(kDirective)) {
+            std::string name = line.substr(kDirective.size());
+            while (!name.empty() && (name.back() == ' ' || name.back() == '\r')) name.pop_back();
+            if (name.empty() || name.find_first_of("/.") != std::string::npos)
+                throw std::runtime_error("bad Lua include: " + line);
+            out += read_file(dir / "lib" / (name + ".lua"));
+        } else {
+            out += line;
+        }
+        out += '\n';
+    }
+    return out;
+}
+
 }  // namespace
 
 void load_scripts(const std::string& dir) {
@@ -237,10 +269,7 @@ void load_scripts(const std::string& dir) {
     if (ec) throw std::runtime_error("cannot read script folder " + dir + ": " + ec.message());
     for (const auto& entry : it) {
         if (entry.path().extension() != ".lua") continue;
-        std::ifstream f(entry.path());
-        std::stringstream ss;
-        ss << f.rdbuf();
-        Script s{ss.str(), {}};
+        Script s{expand_includes(read_file(entry.path()), dir), {}};
         s.sha = sha1_hex(s.source);
         scripts()[entry.path().stem().string()] = std::move(s);
     }

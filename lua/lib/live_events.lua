@@ -1,0 +1,75 @@
+--[[ live_events: a room's event stream and its live channel (API.md section 6).
+Included by scripts with `--#include live_events` (see load_scripts() in
+shared/src/redis.cpp), so every producer writes events the same way.
+
+Key layout of a room (rooms: u:<userId> for a user's sockets, role:admin for
+every admin socket; one hash tag per room, so a script that changes a user's
+cart and emits its event touches a single Redis Cluster slot):
+
+  {<room>}:events  STREAM   one entry per event, fields: event <name>, data <JSON>;
+                            the entry id is the event id ("1764500000000-0") and
+                            its millisecond part is the event's `ts`
+  {<room>}:live    channel  PUBLISH of the frame sent to sockets:
+                            {"event":"<name>","id":"<entry id>","ts":"<RFC 3339>","data":<data>}
+
+Retention (API.md: at least 1000 events and 24 h per user): an entry is
+removed only when it is both older than 24 h and not among the newest 1000,
+at most 100 per call so one emit stays O(1) amortised; a hard cap of 10,000
+entries bounds a noisy room, and an idle room's stream expires after 7 days.
+bazaar-ws rebuilds replayed frames from the entry with the same rules
+(shared/src/events/live_events.cpp); keep the two in step.
+]]
+
+local LIVE_KEEP_ENTRIES = 1000
+local LIVE_KEEP_MS = 86400000
+local LIVE_HARD_CAP = 10000
+local LIVE_IDLE_TTL_MS = 7 * 86400000
+
+-- "2026-11-30T12:00:00.000Z" for a Unix time in ms (civil_from_days, H. Hinnant).
+local function live_rfc3339(ms)
+    local s = math.floor(ms / 1000)
+    local days = math.floor(s / 86400)
+    local rem = s - days * 86400
+    local z = days + 719468
+    local era = math.floor(z / 146097)
+    local doe = z - era * 146097
+    local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) -
+                            math.floor(doe / 146096)) / 365)
+    local y = yoe + era * 400
+    local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+    local mp = math.floor((5 * doy + 2) / 153)
+    local d = doy - math.floor((153 * mp + 2) / 5) + 1
+    local m = mp < 10 and mp + 3 or mp - 9
+    if m <= 2 then y = y + 1 end
+    return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%03dZ', y, m, d,
+                         math.floor(rem / 3600), math.floor((rem % 3600) / 60), rem % 60, ms % 1000)
+end
+
+local function live_id_ms(id)
+    return tonumber(string.match(id, '^(%d+)'))
+end
+
+-- Appends the event to `stream` ("{<room>}:events"), publishes its frame on
+-- the room's channel and returns the event id. `data` must be JSON text.
+local function live_emit(stream, event, data)
+    local id = redis.call('XADD', stream, 'MAXLEN', '~', LIVE_HARD_CAP, '*',
+                          'event', event, 'data', data)
+    local ms = live_id_ms(id)
+    local len = redis.call('XLEN', stream)
+    if len > LIVE_KEEP_ENTRIES then
+        local cutoff = ms - LIVE_KEEP_MS
+        local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)
+        if #oldest > 0 and live_id_ms(oldest[1][1]) < cutoff then
+            local old = redis.call('XRANGE', stream, '-', tostring(cutoff - 1), 'COUNT',
+                                   math.min(len - LIVE_KEEP_ENTRIES, 100))
+            local ids = {}
+            for i = 1, #old do ids[i] = old[i][1] end
+            if #ids > 0 then redis.call('XDEL', stream, unpack(ids)) end
+        end
+    end
+    redis.call('PEXPIRE', stream, LIVE_IDLE_TTL_MS)
+    local channel = string.sub(stream, 1, #stream - #':events') .. ':live'
+    redis.call('PUBLISH', channel, '{"event":' .. cjson.encode(event) .. ',"id":"' .. id ..
+                                   '","ts":"' .. live_rfc3339(ms) .. '","data":' .. data .. '}')
+    return id
+end

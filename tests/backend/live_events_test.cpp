@@ -1,0 +1,94 @@
+// The Lua side (lua/lib/live_events.lua) and the C++ side
+// (shared/src/events/live_events.cpp) of the live event stream must agree:
+// a subscriber sees the same frame that a replay rebuilds from the stream.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "backend_env.hpp"
+#include "bazaar/events/live_events.hpp"
+#include "bazaar/redis.hpp"
+#include "bazaar/time.hpp"
+
+using namespace bazaar;
+
+namespace {
+RedisOptions options() {
+    auto c = stacktest::stack_config();
+    return {c.redis_host, c.redis_port, c.redis_timeout_ms};
+}
+
+void load_product_scripts() {
+    static bool once = [] {
+        load_scripts(stacktest::stack_config().lua_dir);
+        return true;
+    }();
+    (void)once;
+}
+
+std::string fresh_room() {
+    return live::user_room(uuid_v4());
+}
+}  // namespace
+
+TEST(LiveEvents, PublishedFrameEqualsTheReplayedFrame) {
+    load_product_scripts();
+    Redis pub(options()), sub(options());
+    std::string room = fresh_room();
+    sub.command({"SUBSCRIBE", live::channel(room)});
+
+    std::string id =
+        live::emit(pub, room, "cart.item_updated",
+                   nlohmann::json{{"bookId", "7"}, {"quantity", 2}, {"title", "Ölaf \"q\""}});
+    Reply msg = sub.blocking_command({"PING"}, 0);  // the published message arrives first
+    ASSERT_TRUE(msg.is_array());
+    ASSERT_EQ(msg.at(0).str(), "message");
+    std::string live_frame(msg.at(2).str());
+
+    Reply entries = pub.command({"XRANGE", live::stream_key(room), "-", "+"});
+    ASSERT_EQ(entries.size(), 1u);
+    Reply entry = entries.at(0);
+    EXPECT_EQ(entry.at(0).str(), id);
+    Reply fields = entry.at(1);
+    ASSERT_EQ(fields.size(), 4u);
+    EXPECT_EQ(fields.at(0).str(), "event");
+    EXPECT_EQ(fields.at(2).str(), "data");
+    EXPECT_EQ(live::frame(entry.at(0).str(), fields.at(1).str(), fields.at(3).str()), live_frame);
+
+    auto j = nlohmann::json::parse(live_frame);
+    EXPECT_EQ(j["event"], "cart.item_updated");
+    EXPECT_EQ(j["id"], id);
+    EXPECT_EQ(j["data"]["title"], "Ölaf \"q\"");
+    EXPECT_EQ(j["ts"].get<std::string>().size(), 24u);
+    EXPECT_GT(pub.command({"PTTL", live::stream_key(room)}).integer(), 6 * 86400000LL);
+}
+
+TEST(LiveEvents, OldEntriesBeyondTheNewestThousandAreTrimmed) {
+    load_product_scripts();
+    Redis r(options());
+    std::string room = fresh_room();
+    std::string key = live::stream_key(room);
+    std::vector<RedisArgs> fill;
+    for (int i = 0; i < 1100; ++i)  // 1100 events from 1970: older than 24 h
+        fill.push_back(
+            RedisArgs{"XADD", key, std::to_string(1000 + i) + "-0", "event", "x", "data", "{}"});
+    r.pipeline(fill);
+    live::emit(r, room, "cart.cleared", nlohmann::json::object());
+    // 1101 entries: the oldest 100 (beyond the newest 1000 and old) go.
+    EXPECT_EQ(r.command({"XLEN", key}).integer(), 1001);
+    Reply first = r.command({"XRANGE", key, "-", "+", "COUNT", "1"});
+    EXPECT_EQ(first.at(0).at(0).str(), "1100-0");
+}
+
+TEST(LiveEvents, RecentEntriesStayEvenBeyondAThousand) {
+    load_product_scripts();
+    Redis r(options());
+    std::string room = fresh_room();
+    std::string key = live::stream_key(room);
+    std::vector<RedisArgs> fill;
+    for (int i = 0; i < 1100; ++i)
+        fill.push_back(RedisArgs{"XADD", key, "*", "event", "x", "data", "{}"});
+    r.pipeline(fill);
+    live::emit(r, room, "cart.cleared", nlohmann::json::object());
+    EXPECT_EQ(r.command({"XLEN", key}).integer(), 1101);
+}
