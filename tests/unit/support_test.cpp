@@ -88,7 +88,9 @@ TEST(Metrics, SharedFileIsSeenByEveryMapping) {
     // A different route table (a new binary) starts from zero.
     bazaar::metrics::open(path, {"unmatched", "GET /c"});
     EXPECT_EQ(bazaar::metrics::request_count(1, 200), 0u);
-    unlink(path.c_str());
+    std::string stem = "metrics-" + std::to_string(getpid()) + ".";
+    for (const auto& e : std::filesystem::directory_iterator(::testing::TempDir()))
+        if (e.path().filename().string().rfind(stem, 0) == 0) std::filesystem::remove(e.path());
 }
 
 TEST(Migrations, FilesAreOrderedAndChecksummed) {
