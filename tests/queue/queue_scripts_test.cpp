@@ -12,6 +12,7 @@
 #include "bazaar/queue/admin.hpp"
 #include "bazaar/queue/consumer.hpp"
 #include "bazaar/queue/events.hpp"
+#include "bazaar/queue/job_json.hpp"
 #include "bazaar/queue/outbox_relay.hpp"
 #include "bazaar/queue/producer.hpp"
 #include "queue_test_support.hpp"
@@ -208,6 +209,37 @@ TEST_F(QueueScripts, ExponentialBackoffDoublesAfterEachFailure) {
         make_due(id);
     }
     EXPECT_EQ(finish_one(take_one(), Finish::Outcome::kFail, "x"), "failed");
+}
+
+// Issue 7: 2^(attempt-1) grows without bound (a job could sit in delayed for
+// ever); the delay is capped, by default at one hour (QUEUE_MAX_BACKOFF_MS).
+TEST_F(QueueScripts, ExponentialBackoffIsCappedAtOneHourByDefault) {
+    JobOptions o;
+    o.attempts = kMaxAttempts;
+    o.backoff = {Backoff::Type::kExponential, 1000};
+    std::string id = add_named("capped", o);
+    r->command({"HSET", k->job(id), "atm", "900"});  // as if it had failed 900 times
+    auto j = take_one();
+    std::int64_t t0 = qt::redis_now_ms(*r);
+    EXPECT_EQ(finish_one(j, Finish::Outcome::kFail, "x"), "delayed");
+    std::int64_t t1 = qt::redis_now_ms(*r);
+    std::int64_t due = zscore(k->delayed, id);
+    EXPECT_GE(due, t0 + 3600000);
+    EXPECT_LE(due, t1 + 3600000);
+    EXPECT_EQ(field(id, "due"), std::to_string(due));
+}
+
+TEST_F(QueueScripts, TimeoutAndAttemptsAreBoundedAtValidation) {
+    JobOptions o;
+    o.timeout_ms = 25LL * 3600 * 1000;  // more than a day
+    EXPECT_THROW(add_named("x", o), Error);
+    o = {};
+    o.attempts = kMaxAttempts + 1;
+    EXPECT_THROW(add_named("x", o), Error);
+    o = {};
+    o.timeout_ms = 24LL * 3600 * 1000;
+    EXPECT_NO_THROW(add_named("x", o));
+    EXPECT_EQ(counts(*r, name).waiting, 1);
 }
 
 TEST_F(QueueScripts, ZeroBackoffRetriesStraightFromWaiting) {
