@@ -687,3 +687,29 @@ TEST_F(QueueScripts, OutboxJobReachesTheQueueOnlyIfTheTransactionCommits) {
 }
 
 }  // namespace
+
+// Issue 7: a row the relay can never publish (here: its dependency is gone)
+// must not be retried for ever nor hold back the rows after it. It is tried
+// OUTBOX_MAX_ATTEMPTS times (default 5), then set aside with its error.
+TEST_F(QueueScripts, OutboxRowThatCanNeverBePublishedIsSetAsideAndTheRestFlows) {
+    JobOptions orphan;
+    orphan.depends_on = {"gone-" + name};
+    qt::pg().transact([&](pqxx::work& w) {
+        add_in_transaction(w, name, {"orphan", {}, orphan});
+        add_in_transaction(w, name, {"fine", {}, {}});
+    });
+    const std::string rows = "FROM outbox WHERE topic = 'job:" + name + "'";
+    for (int i = 0; i < 8; ++i) relay_outbox(qt::pg(), *r, 500);
+    auto t = take_n(10);
+    ASSERT_EQ(t.jobs.size(), 1u);
+    EXPECT_EQ(t.jobs[0].name, "fine");
+    EXPECT_EQ(qt::sql_int("SELECT count(*) " + rows + " AND published_at IS NOT NULL"), 1);
+    EXPECT_EQ(qt::sql_int("SELECT count(*) " + rows + " AND failed_at IS NOT NULL"), 1);
+    EXPECT_EQ(qt::sql_int("SELECT max(attempts) " + rows + " AND failed_at IS NOT NULL"), 5);
+    EXPECT_EQ(qt::sql_int("SELECT count(*) " + rows +
+                          " AND failed_at IS NOT NULL AND last_error LIKE '%gone-%'"),
+              1);
+    // Set aside means not selected again: the relay has nothing left to do here.
+    EXPECT_EQ(qt::sql_int("SELECT count(*) " + rows + " AND published_at IS NULL AND failed_at IS NULL"),
+              0);
+}
