@@ -713,3 +713,41 @@ TEST_F(QueueScripts, OutboxRowThatCanNeverBePublishedIsSetAsideAndTheRestFlows) 
     EXPECT_EQ(qt::sql_int("SELECT count(*) " + rows + " AND published_at IS NULL AND failed_at IS NULL"),
               0);
 }
+
+// Issue 7: a keep policy over a huge set removes a bounded number of jobs per
+// script call (1000) and converges over the next completions.
+TEST_F(QueueScripts, KeepPolicyRemovesABoundedNumberPerCall) {
+    std::int64_t now = qt::redis_now_ms(*r);
+    RedisArgs fill{"ZADD", k->completed};
+    for (int i = 0; i < 2500; ++i) fill.add(now - 100000 + i).add("filler-" + std::to_string(i));
+    r->command(fill);
+    JobOptions o;
+    o.remove_on_complete.count = 10;
+    add_named("k", o);
+    finish_one(take_one(), Finish::Outcome::kComplete);
+    EXPECT_EQ(counts(*r, name).completed, 2501 - 1000);
+    for (int i = 0; i < 2; ++i) {
+        add_named("k", o);
+        finish_one(take_one(), Finish::Outcome::kComplete);
+    }
+    EXPECT_EQ(counts(*r, name).completed, 10);
+}
+
+// Issue 7: age-based clean of waiting jobs pages through the set; each script
+// call looks at most at 1000 members and says where the next page starts.
+TEST_F(QueueScripts, AgeCleanOfWaitingJobsPagesWithBoundedWork) {
+    std::vector<NewJob> jobs;
+    for (int i = 0; i < 2300; ++i) jobs.push_back({"w", {{"i", i}}, {}});
+    auto ids = add_bulk(*r, name, jobs);
+    // Every third job is old.
+    std::int64_t now = qt::redis_now_ms(*r);
+    for (std::size_t i = 0; i < ids.size(); i += 3)
+        r->command(RedisArgs{"HSET", k->job(ids[i]), "ts"}.add(now - 120000));
+    Reply first = r->eval_script("queue_clean", {k->wait},
+                                 {k->prefix, "waiting", std::to_string(now - 60000), "1000", "0"});
+    ASSERT_EQ(first.size(), 3u) << "queue_clean returns no next position";
+    EXPECT_EQ(first.at(0).integer(), 334);  // of the first 1000 looked at
+    EXPECT_EQ(first.at(2).integer(), 1000 - 334);
+    EXPECT_EQ(clean(*r, name, "waiting", 60), 767 - 334);
+    EXPECT_EQ(counts(*r, name).waiting, 2300 - 767);
+}
