@@ -92,6 +92,34 @@ TEST(Pg, SerializationFailuresAreRetried) {
     EXPECT_GT(n, kThreads * kPerThread / 2) << "retries should absorb most conflicts";
 }
 
+// The concurrent test above would pass without retries too (errors are
+// counted either way); this one forces exactly one serialization failure.
+TEST(Pg, ASerializationFailureRunsTheFunctionAgain) {
+    Pg setup(conninfo());
+    setup.transact([](pqxx::work& w) {
+        w.exec0("CREATE TABLE IF NOT EXISTS pg_test_counter (id int PRIMARY KEY, n int NOT NULL)");
+        w.exec0("INSERT INTO pg_test_counter VALUES (1, 0) ON CONFLICT (id) DO UPDATE SET n = 0");
+    });
+    Pg pg(conninfo()), other(conninfo());
+    int calls = 0;
+    pg.transact([&](pqxx::work& w) {
+        ++calls;
+        w.exec0("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE");
+        int n = w.exec1("SELECT n FROM pg_test_counter WHERE id = 1")[0].as<int>();
+        if (calls == 1) {
+            // A concurrent commit after our snapshot: our update must fail.
+            other.transact(
+                [](pqxx::work& o) { o.exec0("UPDATE pg_test_counter SET n = n + 10 WHERE id = 1"); });
+        }
+        w.exec_params("UPDATE pg_test_counter SET n = $1 WHERE id = 1", n + 1);
+    });
+    EXPECT_EQ(calls, 2);
+    EXPECT_EQ(setup.transact([](pqxx::work& w) {
+        return w.exec1("SELECT n FROM pg_test_counter WHERE id = 1")[0].as<int>();
+    }),
+              11);
+}
+
 // A server that closed an idle connection (restart, pg_terminate_backend)
 // costs the next request nothing: the thread notices and reconnects.
 TEST(Pg, IdleConnectionClosedByTheServerIsReplacedTransparently) {
