@@ -38,7 +38,7 @@ void OutboxRelay::stop() {
 
 void OutboxRelay::loop() {
     log::set_request_id("outbox-relay");
-    Pg pg(config_.pg_conninfo());
+    Pg pg(config_.pg_conninfo(), config_.pg_timeout_ms);
     Redis redis(RedisOptions{config_.redis_host, config_.redis_port, config_.redis_timeout_ms});
     bool failing = false;
     while (!stopping_) {
@@ -47,7 +47,8 @@ void OutboxRelay::loop() {
             Wakeup wakeup(listener);
             while (!stopping_) {
                 // Drain first: rows committed before LISTEN started count too.
-                while (!stopping_ && queue::relay_outbox(pg, redis, kBatch) == kBatch) {
+                while (!stopping_ && queue::relay_outbox(pg, redis, kBatch,
+                                                         config_.outbox_max_attempts) == kBatch) {
                 }
                 if (failing) log::info("outbox relay reconnected");
                 failing = false;

@@ -108,8 +108,9 @@ TEST(Pg, ASerializationFailureRunsTheFunctionAgain) {
         int n = w.exec1("SELECT n FROM pg_test_counter WHERE id = 1")[0].as<int>();
         if (calls == 1) {
             // A concurrent commit after our snapshot: our update must fail.
-            other.transact(
-                [](pqxx::work& o) { o.exec0("UPDATE pg_test_counter SET n = n + 10 WHERE id = 1"); });
+            other.transact([](pqxx::work& o) {
+                o.exec0("UPDATE pg_test_counter SET n = n + 10 WHERE id = 1");
+            });
         }
         w.exec_params("UPDATE pg_test_counter SET n = $1 WHERE id = 1", n + 1);
     });
@@ -163,4 +164,26 @@ TEST(PgProbe, AnswersUpAndDown) {
     EXPECT_TRUE(pg_probe(conninfo(), 1500, &err)) << err;
     EXPECT_FALSE(pg_probe("host=127.0.0.1 port=1 dbname=x user=x", 500, &err));
     EXPECT_FALSE(err.empty());
+}
+
+// Issue 7: libpq has no client-side bound for a query on an open connection
+// (a frozen server keeps it waiting for ever); Pg's watchdog cuts the
+// connection at the deadline, the call is 503 and is not run again.
+TEST(Pg, ATransactionPastItsDeadlineIsCutAndUnavailable) {
+    Pg pg(conninfo(), 300);
+    ASSERT_EQ(pg.transact([](pqxx::work& w) { return w.exec1("SELECT 1")[0].as<int>(); }), 1);
+    int calls = 0;
+    try {
+        pg.transact([&](pqxx::work& w) {
+            ++calls;
+            w.exec("SELECT pg_sleep(3)");
+        });
+        FAIL() << "a 3 s query outlived a 300 ms deadline";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kUnavailable);
+    }
+    EXPECT_EQ(calls, 1);
+    // After the reconnect backoff the next call runs on a fresh connection.
+    std::this_thread::sleep_for(Pg::kReconnectBackoff + std::chrono::milliseconds(50));
+    EXPECT_EQ(pg.transact([](pqxx::work& w) { return w.exec1("SELECT 7")[0].as<int>(); }), 7);
 }

@@ -229,6 +229,21 @@ TEST_F(QueueScripts, ExponentialBackoffIsCappedAtOneHourByDefault) {
     EXPECT_EQ(field(id, "due"), std::to_string(due));
 }
 
+TEST_F(QueueScripts, ExponentialBackoffFollowsTheConfiguredCap) {
+    JobOptions o;
+    o.attempts = 10;
+    o.backoff = {Backoff::Type::kExponential, 1000};
+    std::string id = add_named("capped", o);
+    r->command({"HSET", k->job(id), "atm", "5"});  // next delay would be 32 s
+    auto j = take_one();
+    std::int64_t t0 = qt::redis_now_ms(*r);
+    auto f = finish(*r, *k, {{j.id, j.token, Finish::Outcome::kFail, "x"}}, 5000);
+    ASSERT_EQ(f.states.at(0), "delayed");
+    std::int64_t t1 = qt::redis_now_ms(*r);
+    EXPECT_GE(zscore(k->delayed, id), t0 + 5000);
+    EXPECT_LE(zscore(k->delayed, id), t1 + 5000);
+}
+
 TEST_F(QueueScripts, TimeoutAndAttemptsAreBoundedAtValidation) {
     JobOptions o;
     o.timeout_ms = 25LL * 3600 * 1000;  // more than a day
@@ -710,8 +725,9 @@ TEST_F(QueueScripts, OutboxRowThatCanNeverBePublishedIsSetAsideAndTheRestFlows) 
                           " AND failed_at IS NOT NULL AND last_error LIKE '%gone-%'"),
               1);
     // Set aside means not selected again: the relay has nothing left to do here.
-    EXPECT_EQ(qt::sql_int("SELECT count(*) " + rows + " AND published_at IS NULL AND failed_at IS NULL"),
-              0);
+    EXPECT_EQ(
+        qt::sql_int("SELECT count(*) " + rows + " AND published_at IS NULL AND failed_at IS NULL"),
+        0);
 }
 
 // Issue 7: a keep policy over a huge set removes a bounded number of jobs per

@@ -468,14 +468,16 @@ TEST(CronDst, NewYorkDailyKeepsLocalTimeAcrossBothTransitions) {
 TEST(CronDst, NewYorkEveryFiveMinutesRunsThroughTheRepeatedHour) {
     // 2026-11-01 06:00 UTC: 02:00 EDT becomes 01:00 EST.
     EXPECT_EQ(run("*/5 * * * *", utc(2026, 11, 1, 5, 50), 4, "America/New_York"),
-              (std::vector<std::string>{"2026-11-01 05:55:00",    // 01:55 EDT
-                                        "2026-11-01 06:00:00",    // 01:00 EST
-                                        "2026-11-01 06:05:00",    // 01:05 EST
+              (std::vector<std::string>{"2026-11-01 05:55:00",  // 01:55 EDT
+                                        "2026-11-01 06:00:00",  // 01:00 EST
+                                        "2026-11-01 06:05:00",  // 01:05 EST
                                         "2026-11-01 06:10:00"}));
     // From inside the second pass, the next run is five minutes on.
-    EXPECT_EQ(next("*/5 * * * *", utc(2026, 11, 1, 6, 32), "America/New_York"), "2026-11-01 06:35:00");
+    EXPECT_EQ(next("*/5 * * * *", utc(2026, 11, 1, 6, 32), "America/New_York"),
+              "2026-11-01 06:35:00");
     // The fixed-hour job keeps its single EDT run (NewYorkOverlapFiresOnlyTheEdtOccurrence).
-    EXPECT_EQ(next("30 1 * * *", utc(2026, 11, 1, 5, 45), "America/New_York"), "2026-11-02 06:30:00");
+    EXPECT_EQ(next("30 1 * * *", utc(2026, 11, 1, 5, 45), "America/New_York"),
+              "2026-11-02 06:30:00");
 }
 
 TEST(CronDst, NewYorkHourlyRunsBothOneOClocks) {

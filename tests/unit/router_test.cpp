@@ -11,7 +11,7 @@ Handler named(std::string name) {
 }  // namespace
 
 class RouterTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         router.add("GET", "/api/v1/books", named("list"));
         router.add("POST", "/api/v1/books", named("create"));

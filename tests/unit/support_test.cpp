@@ -79,8 +79,9 @@ TEST(Metrics, SharedFileIsSeenByEveryMapping) {
               std::string::npos)
         << text;
     EXPECT_NE(text.find("status=\"other\"} 1"), std::string::npos);
-    EXPECT_NE(text.find("bazaar_http_request_duration_seconds_bucket{route=\"GET /a\",le=\"0.001\"} 1"),
-              std::string::npos)
+    EXPECT_NE(
+        text.find("bazaar_http_request_duration_seconds_bucket{route=\"GET /a\",le=\"0.001\"} 1"),
+        std::string::npos)
         << text;
     EXPECT_NE(text.find("bazaar_http_request_duration_seconds_count{route=\"GET /a\"} 2"),
               std::string::npos);
