@@ -305,7 +305,8 @@ std::int64_t clean_set(Redis& redis, const QueueKeys& k, const std::string& key,
             events.push_back({k.name, std::string(r.at(1).at(i).str()), "", "removed", 0, 0, ""});
         append_events(redis, events);
         total += r.at(0).integer();
-        start = r.at(2).integer();
+        // An older script without a position (mid-deploy) did its whole pass.
+        start = r.size() > 2 ? r.at(2).integer() : -1;
     }
     return total;
 }
