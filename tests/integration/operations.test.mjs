@@ -16,10 +16,17 @@ test('ping answers the contract body without touching dependencies', async () =>
 });
 
 test('nginx-ping answers the same body from nginx itself', async () => {
-  const res = await get('/nginx-ping');
-  assert.equal(res.status, 200);
-  assert.deepEqual(res.json, { success: true, data: { pong: true } });
-  assert.equal(res.headers.get('x-request-id'), null, 'nginx answers, not the app');
+  // Proof that nginx answers: it does so while every fcgi process is frozen.
+  const pids = [0, 1].map((i) => pidOf(`${VAR}/run/fcgi-${i}.pid`));
+  for (const p of pids) process.kill(p, 'SIGSTOP');
+  try {
+    const res = await get('/nginx-ping', { timeoutMs: 3000 });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.json, { success: true, data: { pong: true } });
+    assert.ok(res.headers.get('x-request-id'), 'every response carries X-Request-Id (API.md)');
+  } finally {
+    for (const p of pids) process.kill(p, 'SIGCONT');
+  }
 });
 
 test('health reports both dependencies up', async () => {
