@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bazaar/log.hpp"
+#include "bazaar/pg_deadline.hpp"
 
 namespace bazaar {
 
@@ -272,6 +273,30 @@ bool Pg::handle_failure(std::exception_ptr e, int attempt, bool reused) {
     if (lost && reused && attempt == 0) return true;
     next_attempt_ = std::chrono::steady_clock::now() + kReconnectBackoff;
     throw Error::unavailable("database");
+}
+
+/* ---- deadlines outside transact() (pg_deadline.hpp) ---- */
+
+std::unique_ptr<pqxx::connection_base> connect_with_deadline(const std::string& conninfo,
+                                                             int timeout_ms) {
+    t_connect_timeout_ms = timeout_ms;
+    return std::make_unique<detail::Connection>(conninfo);
+}
+
+SocketDeadline::SocketDeadline(pqxx::connection_base& conn, int timeout_ms)
+    : slot_(std::make_unique<detail::WatchSlot>()) {
+    slot_->fd = conn.sock();
+    slot_->deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    Watchdog::instance().add(slot_.get());
+}
+
+SocketDeadline::~SocketDeadline() {
+    Watchdog::instance().remove(slot_.get());
+}
+
+bool SocketDeadline::fired() const {
+    std::lock_guard lock(slot_->mu);
+    return slot_->fired;
 }
 
 /* ---- health probe ---- */

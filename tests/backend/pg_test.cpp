@@ -6,6 +6,7 @@
 #include "backend_env.hpp"
 #include "bazaar/error.hpp"
 #include "bazaar/pg.hpp"
+#include "bazaar/pg_deadline.hpp"
 
 using namespace bazaar;
 
@@ -186,4 +187,21 @@ TEST(Pg, ATransactionPastItsDeadlineIsCutAndUnavailable) {
     // After the reconnect backoff the next call runs on a fresh connection.
     std::this_thread::sleep_for(Pg::kReconnectBackoff + std::chrono::milliseconds(50));
     EXPECT_EQ(pg.transact([](pqxx::work& w) { return w.exec1("SELECT 7")[0].as<int>(); }), 7);
+}
+
+// The same bound outside transact() (the outbox relay's LISTEN connection).
+TEST(PgDeadline, SocketDeadlineCutsAWaitingCall) {
+    auto conn = connect_with_deadline(conninfo(), 1500);
+    {
+        SocketDeadline deadline(*conn, 300);
+        pqxx::nontransaction n(*conn);
+        EXPECT_THROW(n.exec("SELECT pg_sleep(3)"), pqxx::broken_connection);
+        EXPECT_TRUE(deadline.fired());
+    }
+    // A call that ends in time is left alone.
+    auto fresh = connect_with_deadline(conninfo(), 1500);
+    SocketDeadline deadline(*fresh, 5000);
+    pqxx::nontransaction n(*fresh);
+    EXPECT_EQ(n.exec1("SELECT 1")[0].as<int>(), 1);
+    EXPECT_FALSE(deadline.fired());
 }
