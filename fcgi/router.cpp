@@ -58,11 +58,18 @@ RouteMatch Router::match(std::string_view method, std::string_view path,
     // Literal segments beat parameters: "/books/popular" before "/books/:id".
     const Route* best = nullptr;
     int best_literals = -1;
+    auto allow = [&](std::string_view name) {
+        if (m.allow.find(name) == std::string::npos)
+            m.allow += (m.allow.empty() ? "" : ", ") + std::string(name);
+    };
     for (const auto& r : routes_) {
         if (!segments_match(r, parts, nullptr)) continue;
-        if (r.method != method) {
-            if (m.allow.find(r.method) == std::string::npos)
-                m.allow += (m.allow.empty() ? "" : ", ") + r.method;
+        // HEAD is answered wherever GET is (API.md): the same handler runs
+        // and nginx sends the headers only.
+        bool head_of_get = method == "HEAD" && r.method == "GET";
+        if (r.method != method && !head_of_get) {
+            allow(r.method);
+            if (r.method == "GET") allow("HEAD");
             continue;
         }
         int literals = 0;

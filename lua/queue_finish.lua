@@ -12,7 +12,9 @@ the job's `tok`, else the entry is refused as 'stale' and nothing changes.
 That is what makes a job finish at most once even when a slow worker and the
 worker that took the job back both try.
 
-Backoff after attempt k (1-based): fixed = bd; exponential = bd * 2^(k-1).
+Backoff after attempt k (1-based): fixed = bd; exponential = bd * 2^(k-1);
+both capped at the max backoff (QUEUE_MAX_BACKOFF_MS, default one hour), so a
+large attempt number can never push a retry out of reach (2^k overflows to inf).
 Outcome 'u' (unrecoverable) fails for good whatever attempts remain.
 
 Full key layout: see queue_add.lua.
@@ -21,12 +23,13 @@ KEYS: 1 active, 2 wait, 3 delayed, 4 completed, 5 failed, 6 dlq, 7 marker,
       8 waitdeps, 9 rate
 ARGV: 1 prefix, 2 count, then per job 4 fields: id, token, outcome
       ('c' complete | 'f' fail | 'u' fail for good), payload (return value
-      JSON for 'c', error message otherwise)
+      JSON for 'c', error message otherwise), then the max backoff in ms
 Returns { results, events }, results: per job 'completed' | 'delayed' |
 'waiting' | 'failed' | 'stale'.
 ]]
 local prefix = ARGV[1]
 local n = tonumber(ARGV[2])
+local max_backoff = tonumber(ARGV[3 + 4 * n] or '') or 3600000
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local results, events = {}, {}
@@ -42,12 +45,16 @@ local function remove_job(id)
   redis.call('DEL', prefix .. 'job:' .. id, prefix .. 'deps:' .. id)
 end
 
--- Keeps at most `count` newest and nothing older than `age` seconds in `set`.
+-- Keeps at most `count` newest and nothing older than `age` seconds in `set`,
+-- removing at most KEEP_PAGE jobs per rule and call.
+local KEEP_PAGE = 1000
 local function apply_keep(set, policy)
   local age, count = string.match(policy or '', '^(-?%d+),(-?%d+)$')
   age, count = tonumber(age or -1), tonumber(count or -1)
   if count >= 0 then
-    local excess = redis.call('ZCARD', set) - count
+    -- Bounded per call: a policy tightened on a huge set converges over the
+    -- next completions instead of blocking Redis in one call.
+    local excess = math.min(redis.call('ZCARD', set) - count, KEEP_PAGE)
     if excess > 0 then
       local old = redis.call('ZRANGE', set, 0, excess - 1)
       for _, id in ipairs(old) do remove_job(id) end
@@ -55,7 +62,7 @@ local function apply_keep(set, policy)
     end
   end
   if age >= 0 then
-    local old = redis.call('ZRANGEBYSCORE', set, '-inf', now - age * 1000, 'LIMIT', 0, 1000)
+    local old = redis.call('ZRANGEBYSCORE', set, '-inf', now - age * 1000, 'LIMIT', 0, KEEP_PAGE)
     for _, id in ipairs(old) do
       remove_job(id)
       redis.call('ZREM', set, id)
@@ -138,6 +145,7 @@ for i = 0, n - 1 do
       if outcome == 'f' and attempt < tonumber(f[4]) then
         local delay = tonumber(f[6])
         if f[5] == 'exponential' then delay = delay * 2 ^ (attempt - 1) end
+        delay = math.floor(math.min(delay, max_backoff))
         if delay > 0 then
           redis.call('HSET', jk, 'state', 'delayed', 'due', now + delay, 'atm', attempt,
             'err', payload, 'tok', '')

@@ -1,9 +1,11 @@
 #include "outbox_relay.hpp"
 
+#include <memory>
 #include <pqxx/pqxx>
 
 #include "bazaar/log.hpp"
 #include "bazaar/pg.hpp"
+#include "bazaar/pg_deadline.hpp"
 #include "bazaar/queue/outbox_relay.hpp"
 #include "bazaar/queue/producer.hpp"
 #include "bazaar/redis.hpp"
@@ -38,27 +40,42 @@ void OutboxRelay::stop() {
 
 void OutboxRelay::loop() {
     log::set_request_id("outbox-relay");
-    Pg pg(config_.pg_conninfo());
+    Pg pg(config_.pg_conninfo(), config_.pg_timeout_ms);
     Redis redis(RedisOptions{config_.redis_host, config_.redis_port, config_.redis_timeout_ms});
+    // The LISTEN connection is bounded like every other (PG_TIMEOUT_MS): a
+    // frozen server cannot hold this thread in connect, LISTEN or UNLISTEN.
+    const int bound = config_.pg_timeout_ms;
     bool failing = false;
     while (!stopping_) {
+        std::unique_ptr<pqxx::connection_base> listener;
+        std::unique_ptr<Wakeup> wakeup;
         try {
-            pqxx::connection listener(config_.pg_conninfo());
-            Wakeup wakeup(listener);
+            listener = connect_with_deadline(config_.pg_conninfo(), bound);
+            {
+                SocketDeadline deadline(*listener, bound);
+                wakeup = std::make_unique<Wakeup>(*listener);  // LISTEN
+            }
             while (!stopping_) {
                 // Drain first: rows committed before LISTEN started count too.
-                while (!stopping_ && queue::relay_outbox(pg, redis, kBatch) == kBatch) {
+                while (!stopping_ && queue::relay_outbox(pg, redis, kBatch,
+                                                         config_.outbox_max_attempts) == kBatch) {
                 }
                 if (failing) log::info("outbox relay reconnected");
                 failing = false;
-                listener.await_notification(1, 0);
+                listener->await_notification(1, 0);  // select() with its own 1 s bound
             }
         } catch (const std::exception& e) {
             if (!failing) log::warn("outbox relay failing; retrying", {{"error", e.what()}});
             failing = true;
-            for (int i = 0; i < 10 && !stopping_; ++i)
-                std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
+        if (wakeup && listener) {
+            SocketDeadline deadline(*listener, bound);
+            wakeup.reset();  // UNLISTEN; errors are reported as notices, never thrown
+        }
+        wakeup.reset();
+        listener.reset();
+        for (int i = 0; failing && i < 10 && !stopping_; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
 }
 

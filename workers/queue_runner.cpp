@@ -232,7 +232,7 @@ void QueueRunner::finish_loop() {
             finishing_ += static_cast<int>(batch.size());
         }
         try {
-            auto r = queue::finish(redis, keys_, batch);
+            auto r = queue::finish(redis, keys_, batch, config_.queue_max_backoff_ms);
             events_.push(std::move(r.events));
             backoff = milliseconds(100);
             std::lock_guard lock(mu_);

@@ -133,7 +133,32 @@ std::string metrics_section(Backends& b) {
         "# TYPE bazaar_outbox_job_lag_seconds gauge\n"
         "bazaar_outbox_job_lag_seconds " +
         std::to_string(queue::outbox_lag_seconds(b.pg)) + "\n";
+    out +=
+        "# HELP bazaar_outbox_failed_rows Outbox jobs the relay set aside (see "
+        "/api/v1/admin/outbox/failed).\n"
+        "# TYPE bazaar_outbox_failed_rows gauge\n"
+        "bazaar_outbox_failed_rows " +
+        std::to_string(queue::failed_outbox_rows(b.pg, 0).total) + "\n";
     return out;
+}
+
+// Outbox rows the relay could never publish, newest first, with their error.
+Response failed_outbox(Request& req, Backends& b) {
+    require_admin(req, b);
+    int limit = static_cast<int>(int_param(req, "limit", 20, 1, 100));
+    auto f = queue::failed_outbox_rows(b.pg, limit);
+    auto rows = nlohmann::json::array();
+    for (const auto& r : f.rows) {
+        nlohmann::json job = nlohmann::json::parse(r.payload, nullptr, false);
+        rows.push_back({{"id", std::to_string(r.id)},
+                        {"queue", r.topic.substr(r.topic.find(':') + 1)},
+                        {"attempts", r.attempts},
+                        {"error", r.error},
+                        {"failedAt", r.failed_at},
+                        {"createdAt", r.created_at},
+                        {"job", job.is_discarded() ? nlohmann::json(nullptr) : job}});
+    }
+    return Response::ok({{"total", f.total}, {"rows", rows}});
 }
 
 }  // namespace
@@ -152,6 +177,7 @@ void register_admin_queue_routes(Router& router) {
     router.add("POST", q + "/:name/resume",
                api([](Request& r, Backends& b) { return pause(r, b, false); }));
     router.add("GET", "/api/v1/admin/events", api(events));
+    router.add("GET", "/api/v1/admin/outbox/failed", api(failed_outbox));
     add_metrics_section(metrics_section);
 }
 

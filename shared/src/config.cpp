@@ -40,13 +40,21 @@ const std::vector<ConfigVar>& config_vars() {
          "a request slower than this is logged even with ACCESS_LOG=errors"},
         {"WS_PORT", "8090", "port bazaar-ws listens on (loopback, behind nginx)"},
         {"WORKER_THREADS", "4", "job threads per queue in each bazaar-worker process"},
-        {"WORKER_QUEUES", "", "comma-separated queues this worker serves (empty: every registered one)"},
-        {"WORKER_QUEUE_CONCURRENCY", "", "per-queue job threads, e.g. email=2,images=1 (overrides)"},
-        {"WORKER_SHUTDOWN_GRACE_MS", "10000", "on SIGTERM, how long running jobs may finish before they are released"},
+        {"WORKER_QUEUES", "",
+         "comma-separated queues this worker serves (empty: every registered one)"},
+        {"WORKER_QUEUE_CONCURRENCY", "",
+         "per-queue job threads, e.g. email=2,images=1 (overrides)"},
+        {"WORKER_SHUTDOWN_GRACE_MS", "10000",
+         "on SIGTERM, how long running jobs may finish before they are released"},
         {"WORKER_OUTBOX_RELAY", "1", "1: this worker relays queued jobs from the Postgres outbox"},
-        {"QUEUE_LEASE_MS", "30000", "lease of a running job; renewed every third of it, taken back when it runs out"},
+        {"QUEUE_LEASE_MS", "30000",
+         "lease of a running job; renewed every third of it, taken back when it runs out"},
         {"QUEUE_MAX_STALLS", "2", "times a job may lose its worker before it fails for good"},
         {"QUEUE_JOB_TIMEOUT_MS", "300000", "default run time limit of a job (timeoutMs overrides)"},
+        {"QUEUE_MAX_BACKOFF_MS", "3600000",
+         "longest delay before a retry, whatever the backoff computes"},
+        {"OUTBOX_MAX_ATTEMPTS", "5",
+         "times the relay tries an outbox job the queue refuses before setting it aside"},
         {"SEED_ADMIN_PASSWORD", "admin-password-1", "password of admin@example.com (bazaar seed)"},
         {"SEED_USER_PASSWORD", "user-password-1", "password of user1..5@example.com (bazaar seed)"},
         {"JWT_SECRET", kDevJwtSecret,
@@ -204,8 +212,9 @@ Config Config::from_map(const std::map<std::string, std::string>& values) {
             if (ec != std::errc() || p != item.data() + item.size()) n = 0;
         }
         if (eq == std::string::npos || eq == 0 || n < 1 || n > 256)
-            throw ConfigError("WORKER_QUEUE_CONCURRENCY: expected queue=threads pairs (1..256), got '" +
-                              item + "'");
+            throw ConfigError(
+                "WORKER_QUEUE_CONCURRENCY: expected queue=threads pairs (1..256), got '" + item +
+                "'");
         c.worker_queue_concurrency[item.substr(0, eq)] = n;
     }
     c.worker_shutdown_grace_ms =
@@ -214,6 +223,8 @@ Config Config::from_map(const std::map<std::string, std::string>& values) {
     c.queue_lease_ms = static_cast<int>(r.integer("QUEUE_LEASE_MS", 1000, 3600000));
     c.queue_max_stalls = static_cast<int>(r.integer("QUEUE_MAX_STALLS", 0, 1000));
     c.queue_job_timeout_ms = static_cast<int>(r.integer("QUEUE_JOB_TIMEOUT_MS", 100, 86400000));
+    c.queue_max_backoff_ms = r.integer("QUEUE_MAX_BACKOFF_MS", 1, 366LL * 24 * 3600 * 1000);
+    c.outbox_max_attempts = static_cast<int>(r.integer("OUTBOX_MAX_ATTEMPTS", 1, 1000));
     c.seed_admin_password = r.str("SEED_ADMIN_PASSWORD");
     c.seed_user_password = r.str("SEED_USER_PASSWORD");
     c.jwt_secret = r.str("JWT_SECRET");

@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <stdexcept>
@@ -45,7 +47,20 @@ std::size_t status_slot(int status) {
     return kStatusSlots - 1;
 }
 
-std::atomic<std::uint64_t>& word(std::size_t i) { return g.base[i]; }
+std::atomic<std::uint64_t>& word(std::size_t i) {
+    return g.base[i];
+}
+
+// "run/metrics.shm" → "run/metrics.<layout hash>.shm".
+std::string versioned_path(const std::string& path, std::uint64_t hash) {
+    char tag[20];
+    std::snprintf(tag, sizeof tag, "%016llx", static_cast<unsigned long long>(hash));
+    auto slash = path.rfind('/');
+    auto dot = path.rfind('.');
+    if (dot == std::string::npos || (slash != std::string::npos && dot < slash))
+        return path + "." + tag;
+    return path.substr(0, dot) + "." + tag + path.substr(dot);
+}
 
 std::string escape_label(const std::string& s) {
     std::string out;
@@ -87,17 +102,22 @@ void open(const std::string& path, const std::vector<std::string>& route_names) 
         if (mem == MAP_FAILED) throw std::runtime_error("metrics: mmap failed");
         std::memset(mem, 0, bytes);
     } else {
-        int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0) throw std::runtime_error("metrics: cannot open " + path);
+        // One file per layout: a process with another route table (a new
+        // binary during a rolling restart) must never resize the file that
+        // an older process still maps, or that one dies of SIGBUS.
+        std::string file = versioned_path(path, hash);
+        int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) throw std::runtime_error("metrics: cannot open " + file);
         flock(fd, LOCK_EX);  // one process initialises; the others wait and map
         Header h{};
         bool fresh = pread(fd, &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h) ||
                      h.magic != kMagic || h.layout_hash != hash;
-        if (fresh) {
-            if (ftruncate(fd, 0) != 0 || ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
-                close(fd);
-                throw std::runtime_error("metrics: cannot size " + path);
-            }
+        struct stat st {};
+        if (fstat(fd, &st) != 0 ||
+            (static_cast<std::size_t>(st.st_size) < bytes &&
+             ftruncate(fd, static_cast<off_t>(bytes)) != 0)) {  // only ever grows, from empty
+            close(fd);
+            throw std::runtime_error("metrics: cannot size " + file);
         }
         mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         if (mem == MAP_FAILED) {
@@ -105,6 +125,9 @@ void open(const std::string& path, const std::vector<std::string>& route_names) 
             throw std::runtime_error("metrics: mmap failed");
         }
         if (fresh) {
+            // A file that was created but never initialised (its creator died
+            // between the two steps) holds only zeros or our own layout.
+            std::memset(static_cast<char*>(mem) + sizeof(Header), 0, bytes - sizeof(Header));
             Header nh{kMagic, hash, g.routes.size()};
             std::memcpy(mem, &nh, sizeof nh);
         }
@@ -122,8 +145,8 @@ void observe_request(std::size_t route, int status, double seconds) {
     std::size_t i = 0;
     while (i < b.size() && seconds > b[i]) ++i;
     word(g.buckets_off + route * (b.size() + 1) + i).fetch_add(1, std::memory_order_relaxed);
-    word(g.sum_off + route).fetch_add(static_cast<std::uint64_t>(seconds * 1e6),
-                                      std::memory_order_relaxed);
+    word(g.sum_off + route)
+        .fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
 }
 
 void inc(Counter c, std::uint64_t n) {
@@ -144,7 +167,8 @@ std::uint64_t request_count(std::size_t route, int status) {
 std::string render() {
     std::string out;
     if (!g.base) return out;
-    out += "# HELP bazaar_http_requests_total HTTP requests served, by route template and status.\n";
+    out +=
+        "# HELP bazaar_http_requests_total HTTP requests served, by route template and status.\n";
     out += "# TYPE bazaar_http_requests_total counter\n";
     for (std::size_t r = 0; r < g.routes.size(); ++r) {
         for (std::size_t s = 0; s < kStatusSlots; ++s) {
@@ -156,7 +180,9 @@ std::string render() {
         }
     }
     const auto& b = latency_buckets();
-    out += "# HELP bazaar_http_request_duration_seconds Time from request parsed to response written.\n";
+    out +=
+        "# HELP bazaar_http_request_duration_seconds Time from request parsed to response "
+        "written.\n";
     out += "# TYPE bazaar_http_request_duration_seconds histogram\n";
     for (std::size_t r = 0; r < g.routes.size(); ++r) {
         std::uint64_t cumulative = 0;

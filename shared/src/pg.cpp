@@ -2,11 +2,16 @@
 
 #include <libpq-fe.h>
 #include <poll.h>
+#include <sys/socket.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "bazaar/log.hpp"
+#include "bazaar/pg_deadline.hpp"
 
 namespace bazaar {
 
@@ -42,14 +47,158 @@ void prepare_statement(std::string name, std::string sql) {
     statements().push_back({std::move(name), std::move(sql)});
 }
 
-Pg::Pg(std::string conninfo) : conninfo_(std::move(conninfo)) {}
+/* ---- deadlines: the connect policy and the watchdog ---- */
+
+namespace detail {
+
+// One per Pg, registered with the watchdog for the Pg's lifetime. `fd` is
+// set (under `mu`) while a transaction runs; the watchdog shuts it down once
+// `deadline` has passed. Arming, disarming and closing the connection all
+// happen under `mu`, so the watchdog never touches a descriptor that libpq
+// has closed and the kernel has handed to someone else.
+struct WatchSlot {
+    std::mutex mu;
+    int fd = -1;
+    std::chrono::steady_clock::time_point deadline;
+    bool fired = false;
+};
+
+}  // namespace detail
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The resolution of transaction deadlines.
+constexpr auto kWatchdogTick = std::chrono::milliseconds(50);
+
+// The process-wide watchdog. Its registry changes only when a Pg is made or
+// destroyed (thread start and end), so the request path never takes its lock;
+// a transaction only locks its own slot.
+class Watchdog {
+  public:
+    static Watchdog& instance() {
+        // Never destroyed: threads may outlive static destruction.
+        static Watchdog* w = new Watchdog();
+        return *w;
+    }
+    void add(detail::WatchSlot* s) {
+        std::lock_guard lock(mu_);
+        slots_.push_back(s);
+        if (!started_) {
+            started_ = true;
+            std::thread([this] { loop(); }).detach();
+        }
+    }
+    void remove(detail::WatchSlot* s) {
+        std::lock_guard lock(mu_);
+        slots_.erase(std::remove(slots_.begin(), slots_.end(), s), slots_.end());
+    }
+
+  private:
+    void loop() {
+        for (;;) {
+            std::this_thread::sleep_for(kWatchdogTick);
+            auto now = Clock::now();
+            std::lock_guard lock(mu_);
+            for (auto* s : slots_) {
+                std::lock_guard slot_lock(s->mu);
+                if (s->fd < 0 || s->fired || now < s->deadline) continue;
+                // Wakes libpq's poll()/recv() with end-of-file; libpq then
+                // reports the connection as broken.
+                ::shutdown(s->fd, SHUT_RDWR);
+                s->fired = true;
+            }
+        }
+    }
+    std::mutex mu_;
+    std::vector<detail::WatchSlot*> slots_;
+    bool started_ = false;
+};
+
+// The connect deadline of the calling thread's Pg, read by the connect
+// policy (libpqxx constructs the policy from the connection string only).
+thread_local int t_connect_timeout_ms = 0;
+
+bool wait_socket(PGconn* c, bool for_write, Clock::time_point deadline) {
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return false;
+    pollfd p{PQsocket(c), static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
+    return poll(&p, 1, static_cast<int>(left)) > 0;
+}
+
+// libpq's non-blocking connect, finished under `deadline`. Returns the
+// connection (CONNECTION_OK) or nullptr with `error` set.
+PGconn* connect_until(const std::string& conninfo, Clock::time_point deadline, std::string* error) {
+    PGconn* c = PQconnectStart(conninfo.c_str());
+    auto fail = [&](std::string why) -> PGconn* {
+        if (c && PQerrorMessage(c) && *PQerrorMessage(c))
+            why += ": " + std::string(PQerrorMessage(c));
+        if (error) *error = why;
+        if (c) PQfinish(c);
+        return nullptr;
+    };
+    if (!c || PQstatus(c) == CONNECTION_BAD) return fail("connect failed");
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (st != PGRES_POLLING_OK) {
+        if (st == PGRES_POLLING_FAILED) return fail("connect failed");
+        if (!wait_socket(c, st == PGRES_POLLING_WRITING, deadline))
+            return fail("connect timed out");
+        st = PQconnectPoll(c);
+    }
+    return c;
+}
+
+}  // namespace
+
+namespace detail {
+
+pqxx::connectionpolicy::handle ConnectWithDeadline::do_startconnect(handle orig) {
+    if (orig) return orig;
+    int ms = t_connect_timeout_ms;
+    if (ms <= 0) return normalconnect(orig);
+    std::string error;
+    PGconn* c = connect_until(options(), Clock::now() + std::chrono::milliseconds(ms), &error);
+    if (!c) throw pqxx::broken_connection(error);
+    return c;
+}
+
+}  // namespace detail
+
+Pg::Watch::Watch(Pg& pg) : pg_(pg) {
+    if (pg_.timeout_ms_ <= 0) return;
+    std::lock_guard lock(pg_.slot_->mu);
+    pg_.slot_->fd = pg_.conn_ ? pg_.conn_->sock() : -1;
+    pg_.slot_->deadline = Clock::now() + std::chrono::milliseconds(pg_.timeout_ms_);
+    pg_.slot_->fired = false;
+}
+
+Pg::Watch::~Watch() {
+    if (pg_.timeout_ms_ <= 0) return;
+    std::lock_guard lock(pg_.slot_->mu);
+    pg_.slot_->fd = -1;
+    if (pg_.slot_->fired) pg_.timed_out_ = true;
+}
+
+/* ---- connection ---- */
+
+Pg::Pg(std::string conninfo, int timeout_ms)
+    : conninfo_(std::move(conninfo)),
+      timeout_ms_(timeout_ms),
+      slot_(std::make_unique<detail::WatchSlot>()) {
+    Watchdog::instance().add(slot_.get());
+}
 
 Pg::~Pg() {
     disconnect();
+    Watchdog::instance().remove(slot_.get());
 }
 
 void Pg::disconnect() {
     if (!conn_) return;
+    std::lock_guard lock(slot_->mu);  // the watchdog must not see this fd close
+    slot_->fd = -1;
     try {
         conn_->disconnect();
     } catch (...) {
@@ -57,12 +206,13 @@ void Pg::disconnect() {
     conn_.reset();
 }
 
-pqxx::connection& Pg::connection() {
+pqxx::connection_base& Pg::connection() {
     if (conn_) return *conn_;
     auto now = std::chrono::steady_clock::now();
     if (now < next_attempt_) throw Error::unavailable("database");
     try {
-        auto c = std::make_unique<pqxx::connection>(conninfo_);
+        t_connect_timeout_ms = timeout_ms_;
+        auto c = std::make_unique<detail::Connection>(conninfo_);
         std::vector<Statement> copy;
         {
             std::lock_guard lock(statements_mutex());
@@ -90,6 +240,15 @@ void Pg::drop_if_closed() {
 }
 
 bool Pg::handle_failure(std::exception_ptr e, int attempt, bool reused) {
+    if (timed_out_) {
+        // Whatever libpq made of the cut connection (broken, in doubt), the
+        // server did not answer in time: never run it again in this call.
+        log::warn("postgres did not answer in time; connection dropped",
+                  {{"timeoutMs", timeout_ms_}});
+        disconnect();
+        next_attempt_ = std::chrono::steady_clock::now() + kReconnectBackoff;
+        throw Error::unavailable("database");
+    }
     bool lost = false;  // the connection is gone, and no commit is in doubt
     try {
         std::rethrow_exception(e);
@@ -116,33 +275,41 @@ bool Pg::handle_failure(std::exception_ptr e, int attempt, bool reused) {
     throw Error::unavailable("database");
 }
 
+/* ---- deadlines outside transact() (pg_deadline.hpp) ---- */
+
+std::unique_ptr<pqxx::connection_base> connect_with_deadline(const std::string& conninfo,
+                                                             int timeout_ms) {
+    t_connect_timeout_ms = timeout_ms;
+    return std::make_unique<detail::Connection>(conninfo);
+}
+
+SocketDeadline::SocketDeadline(pqxx::connection_base& conn, int timeout_ms)
+    : slot_(std::make_unique<detail::WatchSlot>()) {
+    slot_->fd = conn.sock();
+    slot_->deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    Watchdog::instance().add(slot_.get());
+}
+
+SocketDeadline::~SocketDeadline() {
+    Watchdog::instance().remove(slot_.get());
+}
+
+bool SocketDeadline::fired() const {
+    std::lock_guard lock(slot_->mu);
+    return slot_->fired;
+}
+
 /* ---- health probe ---- */
 
-namespace {
-bool wait_socket(PGconn* c, bool for_write, std::chrono::steady_clock::time_point deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    deadline - std::chrono::steady_clock::now())
-                    .count();
-    if (left <= 0) return false;
-    pollfd p{PQsocket(c), static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
-    return poll(&p, 1, static_cast<int>(left)) > 0;
-}
-}  // namespace
-
 bool pg_probe(const std::string& conninfo, int timeout_ms, std::string* error) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    std::unique_ptr<PGconn, void (*)(PGconn*)> c(PQconnectStart(conninfo.c_str()), PQfinish);
+    auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    std::unique_ptr<PGconn, void (*)(PGconn*)> c(connect_until(conninfo, deadline, error),
+                                                 PQfinish);
     auto fail = [&](const char* why) {
         if (error) *error = why;
         return false;
     };
-    if (!c || PQstatus(c.get()) == CONNECTION_BAD) return fail("connect failed");
-    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-    while (st != PGRES_POLLING_OK) {
-        if (st == PGRES_POLLING_FAILED) return fail("connect failed");
-        if (!wait_socket(c.get(), st == PGRES_POLLING_WRITING, deadline)) return fail("timeout");
-        st = PQconnectPoll(c.get());
-    }
+    if (!c) return false;
     if (!PQsendQuery(c.get(), "SELECT 1")) return fail("send failed");
     while (true) {
         if (!PQconsumeInput(c.get())) return fail("read failed");

@@ -87,6 +87,27 @@ RedisArgs& RedisArgs::add(std::int64_t v) {
     return *this;
 }
 
+/* ---- server states that are outages ---- */
+
+namespace {
+// Error replies that mean "Redis cannot serve now", not "this command is
+// wrong": loading its dataset after a restart, busy in a long script,
+// refusing writes after a failed save, a replica cut off from its master.
+// They are outages like a closed socket: 503 UNAVAILABLE, and the caller may
+// try again shortly. The connection itself is fine and is kept.
+bool is_outage_reply(std::string_view err) {
+    for (std::string_view prefix : {"LOADING", "BUSY", "MASTERDOWN", "MISCONF", "TRYAGAIN"}) {
+        if (err.substr(0, prefix.size()) == prefix) return true;
+    }
+    return false;
+}
+}  // namespace
+
+void throw_reply_error(const Reply& r) {
+    if (is_outage_reply(r.str())) throw Error::unavailable("redis");
+    throw RedisError(std::string(r.str()));
+}
+
 /* ---- connection ---- */
 
 Redis::Redis(RedisOptions opts) : opts_(std::move(opts)) {}
@@ -179,7 +200,7 @@ Reply Redis::command(const RedisArgs& args) {
         ensure();
         append(args);
         Reply r = read_one();
-        if (r.is_error()) throw RedisError(std::string(r.str()));
+        if (r.is_error()) throw_reply_error(r);
         return r;
     });
 }
@@ -190,7 +211,7 @@ Reply Redis::blocking_command(const RedisArgs& args, int extra_ms) {
     append(args);
     Reply r = read_one();
     set_timeout(opts_.timeout_ms);
-    if (r.is_error()) throw RedisError(std::string(r.str()));
+    if (r.is_error()) throw_reply_error(r);
     return r;
 }
 
@@ -201,6 +222,8 @@ std::vector<Reply> Redis::pipeline(const std::vector<RedisArgs>& commands) {
         std::vector<Reply> out;
         out.reserve(commands.size());
         for (size_t i = 0; i < commands.size(); ++i) out.push_back(read_one());
+        for (const auto& r : out)
+            if (r.is_error() && is_outage_reply(r.str())) throw Error::unavailable("redis");
         return out;
     });
 }
@@ -293,12 +316,13 @@ Reply Redis::eval_script(std::string_view name, const std::vector<std::string>& 
         append(cmd);
         return read_one();
     });
+    if (r.is_error() && is_outage_reply(r.str())) throw Error::unavailable("redis");
     if (r.is_error() && r.str().substr(0, 8) == "NOSCRIPT") {
         command(RedisArgs{"SCRIPT", "LOAD", it->second.source});
         append(cmd);
         r = read_one();
     }
-    if (r.is_error()) throw RedisError(std::string(r.str()));
+    if (r.is_error()) throw_reply_error(r);
     return r;
 }
 

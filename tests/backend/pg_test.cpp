@@ -6,6 +6,7 @@
 #include "backend_env.hpp"
 #include "bazaar/error.hpp"
 #include "bazaar/pg.hpp"
+#include "bazaar/pg_deadline.hpp"
 
 using namespace bazaar;
 
@@ -92,6 +93,35 @@ TEST(Pg, SerializationFailuresAreRetried) {
     EXPECT_GT(n, kThreads * kPerThread / 2) << "retries should absorb most conflicts";
 }
 
+// The concurrent test above would pass without retries too (errors are
+// counted either way); this one forces exactly one serialization failure.
+TEST(Pg, ASerializationFailureRunsTheFunctionAgain) {
+    Pg setup(conninfo());
+    setup.transact([](pqxx::work& w) {
+        w.exec0("CREATE TABLE IF NOT EXISTS pg_test_counter (id int PRIMARY KEY, n int NOT NULL)");
+        w.exec0("INSERT INTO pg_test_counter VALUES (1, 0) ON CONFLICT (id) DO UPDATE SET n = 0");
+    });
+    Pg pg(conninfo()), other(conninfo());
+    int calls = 0;
+    pg.transact([&](pqxx::work& w) {
+        ++calls;
+        w.exec0("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE");
+        int n = w.exec1("SELECT n FROM pg_test_counter WHERE id = 1")[0].as<int>();
+        if (calls == 1) {
+            // A concurrent commit after our snapshot: our update must fail.
+            other.transact([](pqxx::work& o) {
+                o.exec0("UPDATE pg_test_counter SET n = n + 10 WHERE id = 1");
+            });
+        }
+        w.exec_params("UPDATE pg_test_counter SET n = $1 WHERE id = 1", n + 1);
+    });
+    EXPECT_EQ(calls, 2);
+    EXPECT_EQ(setup.transact([](pqxx::work& w) {
+        return w.exec1("SELECT n FROM pg_test_counter WHERE id = 1")[0].as<int>();
+    }),
+              11);
+}
+
 // A server that closed an idle connection (restart, pg_terminate_backend)
 // costs the next request nothing: the thread notices and reconnects.
 TEST(Pg, IdleConnectionClosedByTheServerIsReplacedTransparently) {
@@ -135,4 +165,43 @@ TEST(PgProbe, AnswersUpAndDown) {
     EXPECT_TRUE(pg_probe(conninfo(), 1500, &err)) << err;
     EXPECT_FALSE(pg_probe("host=127.0.0.1 port=1 dbname=x user=x", 500, &err));
     EXPECT_FALSE(err.empty());
+}
+
+// Issue 7: libpq has no client-side bound for a query on an open connection
+// (a frozen server keeps it waiting for ever); Pg's watchdog cuts the
+// connection at the deadline, the call is 503 and is not run again.
+TEST(Pg, ATransactionPastItsDeadlineIsCutAndUnavailable) {
+    Pg pg(conninfo(), 300);
+    ASSERT_EQ(pg.transact([](pqxx::work& w) { return w.exec1("SELECT 1")[0].as<int>(); }), 1);
+    int calls = 0;
+    try {
+        pg.transact([&](pqxx::work& w) {
+            ++calls;
+            w.exec("SELECT pg_sleep(3)");
+        });
+        FAIL() << "a 3 s query outlived a 300 ms deadline";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kUnavailable);
+    }
+    EXPECT_EQ(calls, 1);
+    // After the reconnect backoff the next call runs on a fresh connection.
+    std::this_thread::sleep_for(Pg::kReconnectBackoff + std::chrono::milliseconds(50));
+    EXPECT_EQ(pg.transact([](pqxx::work& w) { return w.exec1("SELECT 7")[0].as<int>(); }), 7);
+}
+
+// The same bound outside transact() (the outbox relay's LISTEN connection).
+TEST(PgDeadline, SocketDeadlineCutsAWaitingCall) {
+    auto conn = connect_with_deadline(conninfo(), 1500);
+    {
+        SocketDeadline deadline(*conn, 300);
+        pqxx::nontransaction n(*conn);
+        EXPECT_THROW(n.exec("SELECT pg_sleep(3)"), pqxx::broken_connection);
+        EXPECT_TRUE(deadline.fired());
+    }
+    // A call that ends in time is left alone.
+    auto fresh = connect_with_deadline(conninfo(), 1500);
+    SocketDeadline deadline(*fresh, 5000);
+    pqxx::nontransaction n(*fresh);
+    EXPECT_EQ(n.exec1("SELECT 1")[0].as<int>(), 1);
+    EXPECT_FALSE(deadline.fired());
 }

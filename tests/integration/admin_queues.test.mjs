@@ -1,6 +1,7 @@
 // Issue 3: the admin routes of the job queue (API.md §7), /metrics and
-// `bazaar queue`. A fresh queue is built straight in Redis with the real
-// scripts (redis-cli --eval lua/queue_*.lua), so no worker is involved.
+// `bazaar queue`. Each test builds its own fresh queue straight in Redis with
+// the real scripts (redis-cli --eval lua/queue_*.lua), so no worker is
+// involved and no test depends on another having run first (issue 7).
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -9,12 +10,9 @@ import { loginAdmin, loginUser } from '../lib/auth_helpers.mjs';
 
 const ROOT = process.env.BAZAAR_ROOT || process.cwd();
 const CLI = `${process.env.BUILD_DIR}/cli/bazaar`;
-const Q = `it-admin-${process.pid}`;
-const P = `{q:${Q}}:`;
-const K = (k) => P + k;
 let admin;
 let user;
-const ids = {};
+let serial = 0;
 
 function script(name, keys, args) {
   const out = execFileSync('redis-cli', ['-p', process.env.REDIS_PORT, '--eval', `${ROOT}/lua/${name}.lua`,
@@ -22,18 +20,29 @@ function script(name, keys, args) {
   return out.trim().split('\n');
 }
 
-function addJob(name, attempts = 1) {
-  const out = script('queue_add', [K('seq'), K('wait'), K('delayed'), K('marker'), K('waitdeps'), K('failed'), K('dlq'), K('repeat')],
-    [P, '', 0, 1, '', name, '{"n":1}', 0, 0, attempts, 'fixed', 0, '-1,-1', '-1,-1', 0, '']);
-  return out[0];
-}
-
-function takeAndFinish(outcome, payload) {
-  const t = script('queue_take', [K('wait'), K('active'), K('delayed'), K('marker'), K('meta'), K('limiter')], [P, 1, 30000, 'it', 0, 0]);
-  const [id, token] = t;
-  script('queue_finish', [K('active'), K('wait'), K('delayed'), K('completed'), K('failed'), K('dlq'), K('marker'), K('waitdeps'), K('rate')],
-    [P, 1, id, token, outcome, payload]);
-  return id;
+// A queue of its own with one completed, one failed and one waiting job.
+function freshQueue() {
+  const Q = `it-admin-${process.pid}-${++serial}`;
+  const P = `{q:${Q}}:`;
+  const K = (k) => P + k;
+  const addJob = (name, attempts = 1) => script('queue_add',
+    [K('seq'), K('wait'), K('delayed'), K('marker'), K('waitdeps'), K('failed'), K('dlq'), K('repeat')],
+    [P, '', 0, 1, '', name, '{"n":1}', 0, 0, attempts, 'fixed', 0, '-1,-1', '-1,-1', 0, ''])[0];
+  const takeAndFinish = (outcome, payload) => {
+    const [id, token] = script('queue_take', [K('wait'), K('active'), K('delayed'), K('marker'), K('meta'), K('limiter')],
+      [P, 1, 30000, 'it', 0, 0]);
+    script('queue_finish', [K('active'), K('wait'), K('delayed'), K('completed'), K('failed'), K('dlq'), K('marker'), K('waitdeps'), K('rate')],
+      [P, 1, id, token, outcome, payload]);
+    return id;
+  };
+  redisCli('SADD', 'bazaar:queues', Q);
+  addJob('will-complete');
+  addJob('will-fail');
+  const ids = {};
+  ids.completed = takeAndFinish('c', '{"ok":1}');
+  ids.failed = takeAndFinish('u', 'broken on purpose');
+  ids.waiting = addJob('stays-waiting');
+  return { Q, K, ids };
 }
 
 const bazaar = (...args) => {
@@ -42,17 +51,12 @@ const bazaar = (...args) => {
 };
 
 before(async () => {
-  redisCli('SADD', 'bazaar:queues', Q);
-  addJob('will-complete');
-  addJob('will-fail');
-  ids.completed = takeAndFinish('c', '{"ok":1}');
-  ids.failed = takeAndFinish('u', 'broken on purpose');
-  ids.waiting = addJob('stays-waiting');
   admin = (await loginAdmin()).accessToken;
   user = (await loginUser()).accessToken;
 });
 
 test('GET /admin/queues lists the queue with its counts', async () => {
+  const { Q, K, ids } = freshQueue();
   const res = await get('/api/v1/admin/queues', { token: admin });
   assert.equal(res.status, 200, res.text);
   const q = res.json.data.find((x) => x.name === Q);
@@ -65,6 +69,7 @@ test('GET /admin/queues lists the queue with its counts', async () => {
 });
 
 test('admin routes need an admin token', async () => {
+  const { Q, K, ids } = freshQueue();
   assertError(await get('/api/v1/admin/queues'), 401, 'UNAUTHENTICATED');
   assertError(await get('/api/v1/admin/queues', { token: user }), 403, 'FORBIDDEN');
   assertError(await post(`/api/v1/admin/queues/${Q}/pause`, undefined, { token: user }), 403, 'FORBIDDEN');
@@ -72,6 +77,7 @@ test('admin routes need an admin token', async () => {
 });
 
 test('jobs by state, and one job with attempts, last error and timestamps', async () => {
+  const { Q, K, ids } = freshQueue();
   const res = await get(`/api/v1/admin/queues/${Q}/jobs?state=failed`, { token: admin });
   assert.equal(res.status, 200, res.text);
   assert.equal(res.json.data.length, 1);
@@ -90,6 +96,7 @@ test('jobs by state, and one job with attempts, last error and timestamps', asyn
 });
 
 test('bad input: unknown queue 404, unknown job 404, bad state/limit/cursor 400', async () => {
+  const { Q, K, ids } = freshQueue();
   assertError(await get('/api/v1/admin/queues/no-such-queue/jobs?state=failed', { token: admin }), 404, 'NOT_FOUND');
   assertError(await post('/api/v1/admin/queues/no-such-queue/pause', undefined, { token: admin }), 404, 'NOT_FOUND');
   assertError(await get(`/api/v1/admin/queues/${Q}/jobs/nope`, { token: admin }), 404, 'NOT_FOUND');
@@ -102,6 +109,7 @@ test('bad input: unknown queue 404, unknown job 404, bad state/limit/cursor 400'
 });
 
 test('retry a failed job; retrying it again is an invalid transition', async () => {
+  const { Q, K, ids } = freshQueue();
   const res = await post(`/api/v1/admin/queues/${Q}/jobs/${ids.failed}/retry`, undefined, { token: admin });
   assert.equal(res.status, 200, res.text);
   assert.equal(res.json.data.state, 'waiting');
@@ -113,6 +121,7 @@ test('retry a failed job; retrying it again is an invalid transition', async () 
 });
 
 test('pause and resume', async () => {
+  const { Q, K, ids } = freshQueue();
   const p = await post(`/api/v1/admin/queues/${Q}/pause`, undefined, { token: admin });
   assert.equal(p.status, 200, p.text);
   assert.equal(p.json.data.paused, true);
@@ -122,6 +131,10 @@ test('pause and resume', async () => {
 });
 
 test('DELETE jobs by state and age, then the events show it', async () => {
+  const { Q, K, ids } = freshQueue();
+  // Changes made through the API append events: a pause and a retry.
+  assert.equal((await post(`/api/v1/admin/queues/${Q}/pause`, undefined, { token: admin })).status, 200);
+  assert.equal((await post(`/api/v1/admin/queues/${Q}/jobs/${ids.failed}/retry`, undefined, { token: admin })).status, 200);
   const kept = await request('DELETE', `/api/v1/admin/queues/${Q}/jobs?state=completed&olderThanS=3600`, { token: admin });
   assert.equal(kept.status, 200, kept.text);
   assert.equal(kept.json.data.removed, 0);
@@ -134,22 +147,25 @@ test('DELETE jobs by state and age, then the events show it', async () => {
   assert.ok(ev.json.data.length <= 20);
   const mine = ev.json.data.filter((e) => e.queue === Q);
   assert.ok(mine.some((e) => e.state === 'removed' && e.jobId === ids.completed), JSON.stringify(mine));
-  assert.ok(mine.some((e) => e.state === 'paused'));
-  assert.ok(mine.some((e) => e.state === 'waiting' && e.jobId === ids.failed));
+  assert.ok(mine.some((e) => e.state === 'paused'), JSON.stringify(mine));
+  assert.ok(mine.some((e) => e.state === 'waiting' && e.jobId === ids.failed), JSON.stringify(mine));
 });
 
 test('/metrics reports queue depths and totals', async () => {
+  const { Q, K, ids } = freshQueue();
   const res = await get('/metrics');
   assert.equal(res.status, 200);
-  assert.match(res.text, new RegExp(`bazaar_queue_jobs\\{queue="${Q}",state="waiting"\\} 2`));
+  assert.match(res.text, new RegExp(`bazaar_queue_jobs\\{queue="${Q}",state="waiting"\\} 1`));
+  assert.match(res.text, new RegExp(`bazaar_queue_jobs\\{queue="${Q}",state="failed"\\} 1`));
   assert.match(res.text, new RegExp(`bazaar_queue_jobs_completed_total\\{queue="${Q}"\\} 1`));
   assert.match(res.text, /bazaar_outbox_job_lag_seconds \d/);
 });
 
 test('bazaar queue stats | retry | drain', () => {
+  const { Q, K, ids } = freshQueue();
   const st = bazaar('queue', 'stats', Q);
   assert.equal(st.code, 0, st.err);
-  assert.match(st.out, new RegExp(`${Q}\\s+2\\s+0\\s+0`));
+  assert.match(st.out, new RegExp(`${Q}\\s+1\\s+0\\s+0`));
   const missing = bazaar('queue', 'stats', 'no-such-queue');
   assert.notEqual(missing.code, 0);
   assert.match(missing.err, /^bazaar: .*not found/m);

@@ -12,6 +12,7 @@
 #include "bazaar/queue/admin.hpp"
 #include "bazaar/queue/consumer.hpp"
 #include "bazaar/queue/events.hpp"
+#include "bazaar/queue/job_json.hpp"
 #include "bazaar/queue/outbox_relay.hpp"
 #include "bazaar/queue/producer.hpp"
 #include "queue_test_support.hpp"
@@ -208,6 +209,52 @@ TEST_F(QueueScripts, ExponentialBackoffDoublesAfterEachFailure) {
         make_due(id);
     }
     EXPECT_EQ(finish_one(take_one(), Finish::Outcome::kFail, "x"), "failed");
+}
+
+// Issue 7: 2^(attempt-1) grows without bound (a job could sit in delayed for
+// ever); the delay is capped, by default at one hour (QUEUE_MAX_BACKOFF_MS).
+TEST_F(QueueScripts, ExponentialBackoffIsCappedAtOneHourByDefault) {
+    JobOptions o;
+    o.attempts = kMaxAttempts;
+    o.backoff = {Backoff::Type::kExponential, 1000};
+    std::string id = add_named("capped", o);
+    r->command({"HSET", k->job(id), "atm", "900"});  // as if it had failed 900 times
+    auto j = take_one();
+    std::int64_t t0 = qt::redis_now_ms(*r);
+    EXPECT_EQ(finish_one(j, Finish::Outcome::kFail, "x"), "delayed");
+    std::int64_t t1 = qt::redis_now_ms(*r);
+    std::int64_t due = zscore(k->delayed, id);
+    EXPECT_GE(due, t0 + 3600000);
+    EXPECT_LE(due, t1 + 3600000);
+    EXPECT_EQ(field(id, "due"), std::to_string(due));
+}
+
+TEST_F(QueueScripts, ExponentialBackoffFollowsTheConfiguredCap) {
+    JobOptions o;
+    o.attempts = 10;
+    o.backoff = {Backoff::Type::kExponential, 1000};
+    std::string id = add_named("capped", o);
+    r->command({"HSET", k->job(id), "atm", "5"});  // next delay would be 32 s
+    auto j = take_one();
+    std::int64_t t0 = qt::redis_now_ms(*r);
+    auto f = finish(*r, *k, {{j.id, j.token, Finish::Outcome::kFail, "x"}}, 5000);
+    ASSERT_EQ(f.states.at(0), "delayed");
+    std::int64_t t1 = qt::redis_now_ms(*r);
+    EXPECT_GE(zscore(k->delayed, id), t0 + 5000);
+    EXPECT_LE(zscore(k->delayed, id), t1 + 5000);
+}
+
+TEST_F(QueueScripts, TimeoutAndAttemptsAreBoundedAtValidation) {
+    JobOptions o;
+    o.timeout_ms = 25LL * 3600 * 1000;  // more than a day
+    EXPECT_THROW(add_named("x", o), Error);
+    o = {};
+    o.attempts = kMaxAttempts + 1;
+    EXPECT_THROW(add_named("x", o), Error);
+    o = {};
+    o.timeout_ms = 24LL * 3600 * 1000;
+    EXPECT_NO_THROW(add_named("x", o));
+    EXPECT_EQ(counts(*r, name).waiting, 1);
 }
 
 TEST_F(QueueScripts, ZeroBackoffRetriesStraightFromWaiting) {
@@ -655,3 +702,68 @@ TEST_F(QueueScripts, OutboxJobReachesTheQueueOnlyIfTheTransactionCommits) {
 }
 
 }  // namespace
+
+// Issue 7: a row the relay can never publish (here: its dependency is gone)
+// must not be retried for ever nor hold back the rows after it. It is tried
+// OUTBOX_MAX_ATTEMPTS times (default 5), then set aside with its error.
+TEST_F(QueueScripts, OutboxRowThatCanNeverBePublishedIsSetAsideAndTheRestFlows) {
+    JobOptions orphan;
+    orphan.depends_on = {"gone-" + name};
+    qt::pg().transact([&](pqxx::work& w) {
+        add_in_transaction(w, name, {"orphan", {}, orphan});
+        add_in_transaction(w, name, {"fine", {}, {}});
+    });
+    const std::string rows = "FROM outbox WHERE topic = 'job:" + name + "'";
+    for (int i = 0; i < 8; ++i) relay_outbox(qt::pg(), *r, 500);
+    auto t = take_n(10);
+    ASSERT_EQ(t.jobs.size(), 1u);
+    EXPECT_EQ(t.jobs[0].name, "fine");
+    EXPECT_EQ(qt::sql_int("SELECT count(*) " + rows + " AND published_at IS NOT NULL"), 1);
+    EXPECT_EQ(qt::sql_int("SELECT count(*) " + rows + " AND failed_at IS NOT NULL"), 1);
+    EXPECT_EQ(qt::sql_int("SELECT max(attempts) " + rows + " AND failed_at IS NOT NULL"), 5);
+    EXPECT_EQ(qt::sql_int("SELECT count(*) " + rows +
+                          " AND failed_at IS NOT NULL AND last_error LIKE '%gone-%'"),
+              1);
+    // Set aside means not selected again: the relay has nothing left to do here.
+    EXPECT_EQ(
+        qt::sql_int("SELECT count(*) " + rows + " AND published_at IS NULL AND failed_at IS NULL"),
+        0);
+}
+
+// Issue 7: a keep policy over a huge set removes a bounded number of jobs per
+// script call (1000) and converges over the next completions.
+TEST_F(QueueScripts, KeepPolicyRemovesABoundedNumberPerCall) {
+    std::int64_t now = qt::redis_now_ms(*r);
+    RedisArgs fill{"ZADD", k->completed};
+    for (int i = 0; i < 2500; ++i) fill.add(now - 100000 + i).add("filler-" + std::to_string(i));
+    r->command(fill);
+    JobOptions o;
+    o.remove_on_complete.count = 10;
+    add_named("k", o);
+    finish_one(take_one(), Finish::Outcome::kComplete);
+    EXPECT_EQ(counts(*r, name).completed, 2501 - 1000);
+    for (int i = 0; i < 2; ++i) {
+        add_named("k", o);
+        finish_one(take_one(), Finish::Outcome::kComplete);
+    }
+    EXPECT_EQ(counts(*r, name).completed, 10);
+}
+
+// Issue 7: age-based clean of waiting jobs pages through the set; each script
+// call looks at most at 1000 members and says where the next page starts.
+TEST_F(QueueScripts, AgeCleanOfWaitingJobsPagesWithBoundedWork) {
+    std::vector<NewJob> jobs;
+    for (int i = 0; i < 2300; ++i) jobs.push_back({"w", {{"i", i}}, {}});
+    auto ids = add_bulk(*r, name, jobs);
+    // Every third job is old.
+    std::int64_t now = qt::redis_now_ms(*r);
+    for (std::size_t i = 0; i < ids.size(); i += 3)
+        r->command(RedisArgs{"HSET", k->job(ids[i]), "ts"}.add(now - 120000));
+    Reply first = r->eval_script("queue_clean", {k->wait},
+                                 {k->prefix, "waiting", std::to_string(now - 60000), "1000", "0"});
+    ASSERT_EQ(first.size(), 3u) << "queue_clean returns no next position";
+    EXPECT_EQ(first.at(0).integer(), 334);  // of the first 1000 looked at
+    EXPECT_EQ(first.at(2).integer(), 1000 - 334);
+    EXPECT_EQ(clean(*r, name, "waiting", 60), 767 - 334);
+    EXPECT_EQ(counts(*r, name).waiting, 2300 - 767);
+}

@@ -9,6 +9,7 @@
 
 #include "bazaar/queue/admin.hpp"
 #include "bazaar/queue/consumer.hpp"
+#include "bazaar/queue/events.hpp"
 #include "bazaar/queue/producer.hpp"
 #include "queue_test_support.hpp"
 
@@ -305,3 +306,24 @@ TEST_F(QueueWorker, OutboxRelayDeliversCommittedJobs) {
 }
 
 }  // namespace
+
+// Issue 7: EveryStateChangeIsAppendedToJobEvents (queue_scripts_test) appends
+// the events itself; this one proves the worker does: a job that fails once
+// and then completes leaves its whole story in job:events.
+TEST_F(QueueWorker, WorkerAppendsEveryStateChangeToJobEvents) {
+    qt::WorkerProcess w(worker_env());
+    JobOptions o;
+    o.attempts = 2;
+    o.backoff = {Backoff::Type::kFixed, 0};
+    std::string id = add(*r, name, {"echo", {{"failAttempts", 1}}, o});
+    auto story = [&] {
+        std::vector<std::string> states;
+        for (auto& e : read_events(*r, 10000))
+            if (e["queue"] == name && e["jobId"] == id) states.push_back(e["state"]);
+        std::reverse(states.begin(), states.end());  // read_events is newest first
+        return states;
+    };
+    ASSERT_TRUE(qt::eventually([&] { return story().size() >= 5; }, seconds(30)));
+    EXPECT_EQ(story(),
+              (std::vector<std::string>{"waiting", "active", "waiting", "active", "completed"}));
+}

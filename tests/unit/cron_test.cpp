@@ -376,11 +376,42 @@ TEST(CronDst, BerlinOverlapFiresOnlyTheFirstOccurrence) {
     EXPECT_EQ(show_local(t2, "Europe/Berlin"), "2026-10-26 02:30:00 CET");
 }
 
-TEST(CronDst, BerlinHourlyDoesNotRerunTheRepeatedHour) {
-    EXPECT_EQ(run("0 * * * *", utc(2026, 10, 24, 23, 30), 3, "Europe/Berlin"),
+// Issue 7, the rule of Vixie cron and cronie: a job whose hour field is a
+// wildcard or a step (`*`, `*/n`) follows elapsed time, so it also runs in the
+// repeated hour; a job with fixed hours runs once (the first occurrence).
+TEST(CronDst, BerlinHourlyRunsInTheRepeatedHourToo) {
+    EXPECT_EQ(run("0 * * * *", utc(2026, 10, 24, 23, 30), 4, "Europe/Berlin"),
               (std::vector<std::string>{"2026-10-25 00:00:00",     // 02:00 CEST
+                                        "2026-10-25 01:00:00",     // 02:00 CET
                                         "2026-10-25 02:00:00",     // 03:00 CET
                                         "2026-10-25 03:00:00"}));  // 04:00 CET
+}
+
+TEST(CronDst, BerlinEveryFiveMinutesIsNotSilentForTheRepeatedHour) {
+    const auto cron = CronExpression::parse("*/5 * * * *", "Europe/Berlin");
+    auto t = utc(2026, 10, 25, 0, 50);  // 02:50 CEST
+    std::vector<std::string> fired;
+    for (int i = 0; i < 15; ++i) fired.push_back(show(t = cron.next_after(t)));
+    // Every 5 minutes of real time straight through 02:55 CEST -> 02:00 CET -> 03:00 CET.
+    std::vector<std::string> expected;
+    for (int m = 55; m <= 55 + 70; m += 5) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "2026-10-25 %02d:%02d:00", m / 60, m % 60);
+        expected.push_back(buf);
+    }
+    EXPECT_EQ(fired, expected);
+}
+
+TEST(CronDst, BerlinStepHourFollowsElapsedTimeAndFixedHourRunsOnce) {
+    // */1 in the hour field is a step: elapsed time.
+    EXPECT_EQ(run("30 */1 * * *", utc(2026, 10, 25, 0, 0), 2, "Europe/Berlin"),
+              (std::vector<std::string>{"2026-10-25 00:30:00", "2026-10-25 01:30:00"}));
+    // 2 is fixed: 02:30 CEST only, then the next day.
+    EXPECT_EQ(run("30 2 * * *", utc(2026, 10, 25, 0, 0), 2, "Europe/Berlin"),
+              (std::vector<std::string>{"2026-10-25 00:30:00", "2026-10-26 01:30:00"}));
+    // A list of hours is fixed too.
+    EXPECT_EQ(run("30 1,2,3 * * *", utc(2026, 10, 25, 0, 0), 2, "Europe/Berlin"),
+              (std::vector<std::string>{"2026-10-25 00:30:00", "2026-10-25 02:30:00"}));
 }
 
 TEST(CronDst, BerlinAfterInsideTheRepeatedHourDoesNotRefire) {
@@ -391,7 +422,8 @@ TEST(CronDst, BerlinAfterInsideTheRepeatedHourDoesNotRefire) {
 
 TEST(CronDst, BerlinHalfHourlyYearFiresEachDistinctInstantOnce) {
     // 2026 in Berlin: 365 * 48 local slots; on 29 March 02:00, 02:30 and 03:00
-    // are one instant, and on 25 October the repeated slots run once.
+    // are one instant (-2), and on 25 October the repeated 02:00 and 02:30
+    // run again in elapsed time (+2).
     const auto cron = CronExpression::parse("*/30 * * * *", "Europe/Berlin");
     auto t = utc(2025, 12, 31, 23) - std::chrono::seconds{1};
     const auto end = utc(2026, 12, 31, 23);
@@ -403,7 +435,7 @@ TEST(CronDst, BerlinHalfHourlyYearFiresEachDistinctInstantOnce) {
         t = n;
         ++count;
     }
-    EXPECT_EQ(count, 365 * 48 - 2);
+    EXPECT_EQ(count, 365 * 48);
 }
 
 /* ---- DST: America/New_York, 2026-03-08 and 2026-11-01 at 02:00 local ---- */
@@ -431,4 +463,26 @@ TEST(CronDst, NewYorkDailyKeepsLocalTimeAcrossBothTransitions) {
               (std::vector<std::string>{"2026-03-08 13:00:00", "2026-03-09 13:00:00"}));
     EXPECT_EQ(run("0 9 * * *", utc(2026, 10, 31, 14), 2, "America/New_York"),
               (std::vector<std::string>{"2026-11-01 14:00:00", "2026-11-02 14:00:00"}));
+}
+
+TEST(CronDst, NewYorkEveryFiveMinutesRunsThroughTheRepeatedHour) {
+    // 2026-11-01 06:00 UTC: 02:00 EDT becomes 01:00 EST.
+    EXPECT_EQ(run("*/5 * * * *", utc(2026, 11, 1, 5, 50), 4, "America/New_York"),
+              (std::vector<std::string>{"2026-11-01 05:55:00",  // 01:55 EDT
+                                        "2026-11-01 06:00:00",  // 01:00 EST
+                                        "2026-11-01 06:05:00",  // 01:05 EST
+                                        "2026-11-01 06:10:00"}));
+    // From inside the second pass, the next run is five minutes on.
+    EXPECT_EQ(next("*/5 * * * *", utc(2026, 11, 1, 6, 32), "America/New_York"),
+              "2026-11-01 06:35:00");
+    // The fixed-hour job keeps its single EDT run (NewYorkOverlapFiresOnlyTheEdtOccurrence).
+    EXPECT_EQ(next("30 1 * * *", utc(2026, 11, 1, 5, 45), "America/New_York"),
+              "2026-11-02 06:30:00");
+}
+
+TEST(CronDst, NewYorkHourlyRunsBothOneOClocks) {
+    EXPECT_EQ(run("0 * * * *", utc(2026, 11, 1, 4, 30), 3, "America/New_York"),
+              (std::vector<std::string>{"2026-11-01 05:00:00",     // 01:00 EDT
+                                        "2026-11-01 06:00:00",     // 01:00 EST
+                                        "2026-11-01 07:00:00"}));  // 02:00 EST
 }

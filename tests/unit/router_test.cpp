@@ -11,13 +11,14 @@ Handler named(std::string name) {
 }  // namespace
 
 class RouterTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         router.add("GET", "/api/v1/books", named("list"));
         router.add("POST", "/api/v1/books", named("create"));
         router.add("GET", "/api/v1/books/:id", named("get"));
         router.add("DELETE", "/api/v1/books/:id/images/:imageId", named("del-image"));
         router.add("GET", "/api/v1/books/popular", named("popular"));
+        router.add("POST", "/api/v1/auth/login", named("login"));
     }
     Router router;
     std::vector<std::pair<std::string, std::string>> params;
@@ -47,7 +48,19 @@ TEST_F(RouterTest, TwoParametersAndTrailingSlash) {
 TEST_F(RouterTest, WrongMethodListsAllowedMethods) {
     auto m = router.match("PUT", "/api/v1/books", params);
     EXPECT_FALSE(m.route);
-    EXPECT_EQ(m.allow, "GET, POST");
+    EXPECT_EQ(m.allow, "GET, HEAD, POST");
+}
+
+TEST_F(RouterTest, HeadIsAnsweredByTheGetRoute) {
+    auto m = router.match("HEAD", "/api/v1/books/7", params);
+    ASSERT_TRUE(m.route);
+    EXPECT_EQ(m.route->method, "GET");
+    ASSERT_EQ(params.size(), 1u);
+    EXPECT_EQ(params[0].second, "7");
+    // No GET route, no HEAD: a POST-only path still answers 405.
+    auto post_only = router.match("HEAD", "/api/v1/auth/login", params);
+    EXPECT_FALSE(post_only.route);
+    EXPECT_EQ(post_only.allow, "POST");
 }
 
 TEST_F(RouterTest, UnknownPathIsNotFound) {
@@ -59,7 +72,7 @@ TEST_F(RouterTest, UnknownPathIsNotFound) {
 
 TEST_F(RouterTest, MetricNamesAreStableAndStartWithUnmatched) {
     auto names = router.metric_names();
-    ASSERT_EQ(names.size(), 6u);
+    ASSERT_EQ(names.size(), 7u);
     EXPECT_EQ(names[0], "unmatched");
     EXPECT_EQ(names[3], "GET /api/v1/books/:id");
     auto m = router.match("GET", "/api/v1/books/1", params);

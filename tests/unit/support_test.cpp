@@ -2,6 +2,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <map>
+
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -76,8 +79,9 @@ TEST(Metrics, SharedFileIsSeenByEveryMapping) {
               std::string::npos)
         << text;
     EXPECT_NE(text.find("status=\"other\"} 1"), std::string::npos);
-    EXPECT_NE(text.find("bazaar_http_request_duration_seconds_bucket{route=\"GET /a\",le=\"0.001\"} 1"),
-              std::string::npos)
+    EXPECT_NE(
+        text.find("bazaar_http_request_duration_seconds_bucket{route=\"GET /a\",le=\"0.001\"} 1"),
+        std::string::npos)
         << text;
     EXPECT_NE(text.find("bazaar_http_request_duration_seconds_count{route=\"GET /a\"} 2"),
               std::string::npos);
@@ -85,7 +89,9 @@ TEST(Metrics, SharedFileIsSeenByEveryMapping) {
     // A different route table (a new binary) starts from zero.
     bazaar::metrics::open(path, {"unmatched", "GET /c"});
     EXPECT_EQ(bazaar::metrics::request_count(1, 200), 0u);
-    unlink(path.c_str());
+    std::string stem = "metrics-" + std::to_string(getpid()) + ".";
+    for (const auto& e : std::filesystem::directory_iterator(::testing::TempDir()))
+        if (e.path().filename().string().rfind(stem, 0) == 0) std::filesystem::remove(e.path());
 }
 
 TEST(Migrations, FilesAreOrderedAndChecksummed) {
@@ -96,4 +102,31 @@ TEST(Migrations, FilesAreOrderedAndChecksummed) {
     EXPECT_EQ(files[0].checksum.size(), 64u);
     EXPECT_EQ(bazaar::sha256_hex("abc"),
               "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+// Issue 7: a process with a new route table must never shrink the file an
+// older process still maps (it would die of SIGBUS on its next count): each
+// layout has a file of its own, and the old one keeps its size and counts.
+TEST(Metrics, ANewLayoutNeverTruncatesTheFileAnOlderProcessMaps) {
+    namespace fs = std::filesystem;
+    fs::path dir = fs::path(::testing::TempDir()) / ("metrics-ver-" + std::to_string(getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    std::string path = (dir / "metrics.shm").string();
+    std::vector<std::string> old_routes = {"unmatched", "GET /a", "GET /b", "GET /c"};
+    bazaar::metrics::open(path, old_routes);
+    bazaar::metrics::observe_request(1, 200, 0.001);
+    bazaar::metrics::observe_request(1, 200, 0.001);
+    std::map<std::string, std::uintmax_t> before;
+    for (const auto& e : fs::directory_iterator(dir)) before[e.path().string()] = e.file_size();
+    ASSERT_FALSE(before.empty());
+
+    bazaar::metrics::open(path, {"unmatched", "GET /z"});  // the new binary
+    bazaar::metrics::observe_request(1, 201, 0.001);
+    for (const auto& [file, size] : before) EXPECT_EQ(fs::file_size(file), size) << file;
+
+    bazaar::metrics::open(path, old_routes);  // the old process's view is intact
+    EXPECT_EQ(bazaar::metrics::request_count(1, 200), 2u);
+    EXPECT_EQ(bazaar::metrics::request_count(1, 201), 0u);
+    fs::remove_all(dir);
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -65,6 +66,8 @@ struct Config {
     int queue_lease_ms = 0;
     int queue_max_stalls = 0;
     int queue_job_timeout_ms = 0;
+    std::int64_t queue_max_backoff_ms = 0;
+    int outbox_max_attempts = 0;
 
     std::string seed_admin_password;
     std::string seed_user_password;

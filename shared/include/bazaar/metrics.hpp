@@ -8,8 +8,12 @@
 // Layout (all uint64, fixed at open from the route table):
 //   header | requests[route][status slot] | latency buckets[route][bucket]
 //          | latency sum µs[route] | named counters[kCounterCount]
-// The header holds a hash of the route table and counter names; a process
-// that finds a different hash (a new binary) re-initialises the file.
+// The header holds a hash of the route table and counter names, and the hash
+// is also part of the file name (metrics.<hash>.shm): a new binary with
+// another layout maps a file of its own instead of resizing the one an older
+// process still maps (which would kill that process with SIGBUS). A file is
+// never truncated; files of layouts no process uses any more are left behind
+// (a few KiB each, removed with var/run).
 #pragma once
 
 #include <cstdint>

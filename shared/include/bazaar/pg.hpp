@@ -14,6 +14,20 @@
 //   - serialization failure or deadlock: the function is run again, up to
 //     three times, then Error(kConflict).
 //   - statement timeout: Error(kUnavailable).
+//   - a client-side deadline bounds every call, because libpq has none for a
+//     query on an open connection: a frozen server (SIGSTOP, a VM paused, a
+//     network that drops packets without a reset) keeps the kernel ACKing and
+//     libpq waiting forever; `statement_timeout` is enforced by that same
+//     frozen server, and TCP keepalives and `tcp_user_timeout` are answered
+//     by its kernel. So connecting runs libpq's non-blocking connect under a
+//     poll() deadline, and each transaction is watched by a process-wide
+//     watchdog thread that shuts the socket down (shutdown(2), never close:
+//     the descriptor stays owned by libpq) once the deadline passes. libpq
+//     then sees the connection end, the call throws Error(kUnavailable), the
+//     connection is dropped and never retried in this call. The bound is
+//     `timeout_ms` per transaction (PG_TIMEOUT_MS for request and job
+//     threads; 0 = unbounded, for the CLI's migrations); a job that needs a
+//     longer transaction raises it with `set_timeout_ms()`.
 // Named statements are declared once per process with `prepare_statement()`
 // and prepared on every new connection.
 #pragma once
@@ -32,11 +46,24 @@ namespace bazaar {
 // threads start (static registration from domain modules is fine).
 void prepare_statement(std::string name, std::string sql);
 
+namespace detail {
+struct WatchSlot;
+// The connection type: libpqxx's connection with a connect bounded by the
+// deadline of the calling Pg (see the header comment).
+class ConnectWithDeadline : public pqxx::connectionpolicy {
+  public:
+    explicit ConnectWithDeadline(const std::string& opts) : pqxx::connectionpolicy(opts) {}
+    handle do_startconnect(handle orig) override;
+};
+using Connection = pqxx::basic_connection_base<ConnectWithDeadline>;
+}  // namespace detail
+
 class Pg {
   public:
     static constexpr auto kReconnectBackoff = std::chrono::milliseconds(200);
 
-    explicit Pg(std::string conninfo);
+    // `timeout_ms` bounds connecting and each transact() call; 0: unbounded.
+    explicit Pg(std::string conninfo, int timeout_ms = 0);
     ~Pg();
     Pg(const Pg&) = delete;
     Pg& operator=(const Pg&) = delete;
@@ -45,16 +72,31 @@ class Pg {
     auto transact(F&& fn) -> std::invoke_result_t<F, pqxx::work&>;
 
     void disconnect();
-    pqxx::connection& connection();
+    pqxx::connection_base& connection();
+
+    int timeout_ms() const { return timeout_ms_; }
+    void set_timeout_ms(int ms) { timeout_ms_ = ms; }
 
   private:
     // Maps a libpqxx failure to the policy above; returns true to retry.
     bool handle_failure(std::exception_ptr e, int attempt, bool reused);
     // Drops a kept connection whose server has closed it meanwhile.
     void drop_if_closed();
+    // The watchdog's view of this connection during one transaction.
+    class Watch {
+      public:
+        explicit Watch(Pg& pg);
+        ~Watch();
+
+      private:
+        Pg& pg_;
+    };
 
     std::string conninfo_;
-    std::unique_ptr<pqxx::connection> conn_;
+    int timeout_ms_;
+    std::unique_ptr<detail::Connection> conn_;
+    std::unique_ptr<detail::WatchSlot> slot_;
+    bool timed_out_ = false;  // the watchdog cut the last transaction's connection
     std::chrono::steady_clock::time_point next_attempt_{};
 };
 
@@ -63,8 +105,11 @@ auto Pg::transact(F&& fn) -> std::invoke_result_t<F, pqxx::work&> {
     drop_if_closed();
     for (int attempt = 0;; ++attempt) {
         bool reused = conn_ != nullptr;
+        timed_out_ = false;
         try {
-            pqxx::work w(connection());
+            pqxx::connection_base& c = connection();
+            Watch watch(*this);
+            pqxx::work w(c);
             if constexpr (std::is_void_v<std::invoke_result_t<F, pqxx::work&>>) {
                 fn(w);
                 w.commit();

@@ -7,8 +7,11 @@
 // not a connect timeout each. One exception: a call that finds its kept
 // connection closed by the server (Redis restarted while the thread was
 // idle) is run again at once on a fresh connection, so a restart does not
-// cost every thread one failed request. Redis error replies (WRONGTYPE, a script's
-// error_reply) throw RedisError instead, which callers may map themselves.
+// cost every thread one failed request. Error replies that mean Redis cannot
+// serve right now (LOADING after a restart, BUSY, MASTERDOWN, MISCONF,
+// TRYAGAIN) are outages too: Error(kUnavailable), from pipelines as well.
+// Other error replies (WRONGTYPE, a script's error_reply) throw RedisError,
+// which callers may map themselves.
 //
 // Scripts: `eval_script("queue_add", keys, args)` runs lua/queue_add.lua by
 // EVALSHA; the sources are loaded once per process by `load_scripts()` and
@@ -115,6 +118,10 @@ class Redis {
     bool closed_by_peer_ = false;  // the last failure was the server closing the socket
     std::chrono::steady_clock::time_point next_attempt_{};
 };
+
+// Throws what an error reply means: Error(kUnavailable) for the outage
+// replies above, RedisError otherwise.
+[[noreturn]] void throw_reply_error(const Reply& r);
 
 // Reads every `*.lua` file of `dir`; a script's name is its file name without
 // the extension. Call once at start-up, before threads start. Throws

@@ -288,21 +288,27 @@ bool set_paused(Redis& redis, std::string_view queue, bool paused) {
 
 namespace {
 
+constexpr int kCleanPage = 1000;
+
+// Pages through the set with queue_clean (bounded work per call, see the
+// script) until it reports the end.
 std::int64_t clean_set(Redis& redis, const QueueKeys& k, const std::string& key,
                        std::string_view state, std::int64_t cutoff_ms) {
     std::int64_t total = 0;
-    for (;;) {
-        Reply r =
-            redis.eval_script("queue_clean", {key},
-                              {k.prefix, std::string(state), std::to_string(cutoff_ms), "1000"});
-        std::int64_t n = r.at(0).integer();
+    std::int64_t start = 0;
+    while (start >= 0) {
+        Reply r = redis.eval_script("queue_clean", {key},
+                                    {k.prefix, std::string(state), std::to_string(cutoff_ms),
+                                     std::to_string(kCleanPage), std::to_string(start)});
         std::vector<JobEvent> events;
         for (std::size_t i = 0; i < r.at(1).size(); ++i)
             events.push_back({k.name, std::string(r.at(1).at(i).str()), "", "removed", 0, 0, ""});
         append_events(redis, events);
-        total += n;
-        if (n < 1000) return total;
+        total += r.at(0).integer();
+        // An older script without a position (mid-deploy) did its whole pass.
+        start = r.size() > 2 ? r.at(2).integer() : -1;
     }
+    return total;
 }
 
 }  // namespace

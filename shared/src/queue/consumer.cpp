@@ -59,7 +59,8 @@ std::vector<Lease> extend(Redis& redis, const QueueKeys& k, std::int64_t lease_m
     return lost;
 }
 
-FinishResult finish(Redis& redis, const QueueKeys& k, const std::vector<Finish>& entries) {
+FinishResult finish(Redis& redis, const QueueKeys& k, const std::vector<Finish>& entries,
+                    std::int64_t max_backoff_ms) {
     FinishResult out;
     if (entries.empty()) return out;
     std::vector<std::string> args{k.prefix, std::to_string(entries.size())};
@@ -72,6 +73,7 @@ FinishResult finish(Redis& redis, const QueueKeys& k, const std::vector<Finish>&
                                                                : "u");
         args.push_back(e.payload);
     }
+    args.push_back(std::to_string(max_backoff_ms));
     Reply r = redis.eval_script(
         "queue_finish",
         {k.active, k.wait, k.delayed, k.completed, k.failed, k.dlq, k.marker, k.waitdeps, k.rate},

@@ -269,6 +269,7 @@ CronExpression CronExpression::parse(std::string_view expr, std::string_view tz)
     c.days_of_week_ = static_cast<std::uint8_t>((bits[4] | (bits[4] >> 7)) & 0x7F);
     // Vixie cron decides on the first character, so "*/2" counts as unrestricted.
     c.day_fields_or_ = fields[2].front() != '*' && fields[4].front() != '*';
+    c.hour_follows_elapsed_time_ = fields[1].front() == '*';
 
     // With OR every month holds every weekday, so only AND can be unsatisfiable;
     // then some selected day-of-month must exist in some selected month (29 Feb
@@ -296,6 +297,13 @@ CronExpression CronExpression::parse(std::string_view expr, std::string_view tz)
 }
 
 std::chrono::system_clock::time_point CronExpression::next_after(
+    std::chrono::system_clock::time_point after) const {
+    const date::sys_seconds first = next_first_occurrence(after);
+    if (!hour_follows_elapsed_time_) return first;
+    return next_in_repeated_hour(date::floor<seconds>(after), first);
+}
+
+date::sys_seconds CronExpression::next_first_occurrence(
     std::chrono::system_clock::time_point after) const {
     // Whole seconds suffice because fire instants are whole seconds: t > after
     // iff t > floor(after). Seconds also cannot overflow near the clock's ends.
@@ -339,6 +347,45 @@ std::chrono::system_clock::time_point CronExpression::next_after(
     throw Error::validation("cron", "'" + expression_ +
                                         "' has no fire time after the given instant "
                                         "within the supported time range");
+}
+
+bool CronExpression::matches_local(std::int64_t local_s) const {
+    const date::local_seconds local{seconds{local_s}};
+    const date::local_days day = date::floor<date::days>(local);
+    const date::year_month_day ymd{day};
+    const auto hm = date::hh_mm_ss<seconds>(local - day);
+    if (((months_ >> static_cast<unsigned>(ymd.month())) & 1) == 0) return false;
+    const bool dom = (days_of_month_ >> static_cast<unsigned>(ymd.day())) & 1;
+    const bool dow = (days_of_week_ >> date::weekday{day}.c_encoding()) & 1;
+    if (!(day_fields_or_ ? (dom || dow) : (dom && dow))) return false;
+    return ((hours_ >> hm.hours().count()) & 1) && ((minutes_ >> hm.minutes().count()) & 1);
+}
+
+date::sys_seconds CronExpression::next_in_repeated_hour(date::sys_seconds after,
+                                                        date::sys_seconds before) const {
+    const date::sys_info now = zone_->get_info(after);
+    date::sys_seconds best = before;
+    // The fall-back transitions that can matter: the one that began the
+    // current period (`after` may be inside its second pass) and the next one.
+    for (const date::sys_seconds transition : {now.begin, now.end}) {
+        // A repeated period lasts hours at most; older transitions cannot matter.
+        if (transition + date::days{1} < after || transition >= best) continue;
+        const auto old_offset = zone_->get_info(transition - seconds{1}).offset;
+        const auto new_offset = zone_->get_info(transition).offset;
+        const auto repeated = old_offset - new_offset;
+        if (repeated <= seconds{0}) continue;  // spring forward: nothing repeats
+        // Second pass: instants [transition, transition + repeated), whose
+        // local times all occurred once before. At most a few hundred minutes.
+        date::sys_seconds t =
+            std::max<date::sys_seconds>(transition, date::floor<minutes>(after) + minutes{1});
+        for (; t < transition + repeated && t < best; t += minutes{1}) {
+            if (matches_local((t + new_offset).time_since_epoch().count())) {
+                best = t;
+                break;
+            }
+        }
+    }
+    return best;
 }
 
 }  // namespace bazaar::queue

@@ -9,6 +9,7 @@ namespace bazaar::queue {
 namespace {
 
 constexpr std::int64_t kMaxDelayMs = 366LL * 24 * 3600 * 1000;
+constexpr std::int64_t kMaxTimeoutMs = 24LL * 3600 * 1000;
 
 void check_keep(const KeepPolicy& k, const std::string& field) {
     if (k.age_s && *k.age_s < 0) throw Error::validation(field + ".ageS", "must be >= 0");
@@ -74,7 +75,9 @@ void validate_job(const NewJob& job) {
     if (!o.job_id.empty()) check_id(o.job_id, "jobId");
     check_keep(o.remove_on_complete, "removeOnComplete");
     check_keep(o.remove_on_fail, "removeOnFail");
-    if (o.timeout_ms < 0) throw Error::validation("timeoutMs", "must be >= 0");
+    // A day, like QUEUE_JOB_TIMEOUT_MS: a longer job cannot be told from a hung one.
+    if (o.timeout_ms < 0 || o.timeout_ms > kMaxTimeoutMs)
+        throw Error::validation("timeoutMs", "must be between 0 (the default) and 86400000");
     if (o.depends_on.size() > 1000) throw Error::validation("dependsOn", "at most 1000 ids");
     for (const auto& d : o.depends_on) {
         if (d.empty() || d.size() > 200 || d.find(',') != std::string::npos)

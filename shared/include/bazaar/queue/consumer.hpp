@@ -66,7 +66,10 @@ struct FinishResult {
     std::vector<JobEvent> events;
 };
 
-FinishResult finish(Redis& redis, const QueueKeys& k, const std::vector<Finish>& entries);
+// A retry's backoff is capped at `max_backoff_ms` (QUEUE_MAX_BACKOFF_MS).
+inline constexpr std::int64_t kDefaultMaxBackoffMs = 3600000;
+FinishResult finish(Redis& redis, const QueueKeys& k, const std::vector<Finish>& entries,
+                    std::int64_t max_backoff_ms = kDefaultMaxBackoffMs);
 
 // Gives running jobs back to waiting (shutdown); attempts are not counted.
 std::vector<JobEvent> release(Redis& redis, const QueueKeys& k, const std::vector<Lease>& leases);

@@ -28,7 +28,14 @@
 //     02:00 -> 03:00 fires at 03:00 local; every skipped minute collapses onto
 //     that one instant, so the job fires once, not once per skipped minute;
 //   - fall-back overlap (the local time occurs twice): the first occurrence
-//     only. An hourly job therefore does not re-run during the repeated hour.
+//     only, for a job with fixed hours ("30 2 * * *" runs once). A job whose
+//     hour field is a wildcard or a step ("*", "*/n") follows elapsed time
+//     instead and also runs in the second pass ("*/5 * * * *" keeps running
+//     every 5 minutes through the repeated hour; "0 * * * *" runs at both
+//     02:00s) — the rule of Vixie cron and cronie. next_after() finds the
+//     first-occurrence candidate as below, then looks for an earlier match in
+//     the second pass of a fall-back transition around `after` (a bounded
+//     minute scan of that one repeated period).
 //   This mapping never decreases as local time increases, which is what lets
 //   the search start at the local time of `after` and return the first
 //   candidate whose instant is strictly later.
@@ -68,6 +75,15 @@ class CronExpression {
 
   private:
     CronExpression() = default;
+    // next_after() under the first-occurrence mapping only.
+    std::chrono::sys_seconds next_first_occurrence(
+        std::chrono::system_clock::time_point after) const;
+    // The earliest instant in (after, before) inside the second pass of a
+    // fall-back transition whose local time matches; `before` if none.
+    std::chrono::sys_seconds next_in_repeated_hour(std::chrono::sys_seconds after,
+                                                   std::chrono::sys_seconds before) const;
+    // Whether a local wall-clock minute (seconds since the local epoch) matches.
+    bool matches_local(std::int64_t local_s) const;
 
     std::string expression_;
     std::string timezone_;
@@ -81,6 +97,8 @@ class CronExpression {
     std::uint8_t days_of_week_ = 0;
     // True when both day fields are restricted: a day matches if either does.
     bool day_fields_or_ = false;
+    // The hour field is `*` or `*/n`: runs in both passes of a repeated hour.
+    bool hour_follows_elapsed_time_ = false;
 };
 
 }  // namespace bazaar::queue
