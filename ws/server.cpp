@@ -107,6 +107,20 @@ int close_with(lws* wsi, int code, const std::string& reason) {
     return -1;
 }
 
+// Closes a socket from outside its callbacks: the close frame goes out from
+// its next WRITEABLE or TIMER callback, whichever comes first (a choked
+// socket never becomes writable, its timer still fires). The timer is armed
+// outside lws's own service, so lws is woken to take it into account.
+void request_close(Session& s, int code, const std::string& reason) {
+    if (s.close_code) return;
+    s.close_code = code;
+    s.close_reason = reason;
+    auto* wsi = static_cast<lws*>(s.handle);
+    lws_set_timer_usecs(wsi, 1);
+    lws_callback_on_writable(wsi);
+    lws_cancel_service(g.context);
+}
+
 void arm_expiry(lws* wsi, const Session& s) {
     std::int64_t left = s.expires_at() - now_s();
     lws_set_timer_usecs(wsi, left > 0 ? left * LWS_US_PER_SEC : 1);
@@ -242,11 +256,8 @@ int handle(lws* wsi, lws_callback_reasons reason, Pss* pss, void* in, std::size_
             ws_metrics::add(M::kConnectionsTotal);
             g.hub->add(*pss->session);
             arm_expiry(wsi, *pss->session);
-            if (g.shutting_down) {
-                pss->session->close_code = LWS_CLOSE_STATUS_GOINGAWAY;
-                pss->session->close_reason = "server shutting down";
-                lws_set_timer_usecs(wsi, 1);
-            }
+            if (g.shutting_down)
+                request_close(*pss->session, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
             return 0;
         }
         case LWS_CALLBACK_CLOSED:
@@ -326,11 +337,8 @@ void on_signal(uv_signal_t*, int signum) {
     g.shutting_down = true;
     g.shutdown_started_ms = uv_now(g.loop);
     log::info("bazaar-ws shutting down", {{"signal", signum}, {"openSockets", g.hub->sessions()}});
-    g.hub->for_each_session([](Session& s) {
-        s.close_code = LWS_CLOSE_STATUS_GOINGAWAY;
-        s.close_reason = "server shutting down";
-        lws_set_timer_usecs(static_cast<lws*>(s.handle), 1);
-    });
+    g.hub->for_each_session(
+        [](Session& s) { request_close(s, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down"); });
     uv_timer_start(&g.shutdown_timer, on_shutdown_tick, 20, 20);
 }
 
@@ -357,11 +365,7 @@ int run_server(const Config& config, uv_loop_t* loop) {
          }});
     Hub::Transport transport{
         [](Session& s) { lws_callback_on_writable(static_cast<lws*>(s.handle)); },
-        [](Session& s, int code, const std::string& reason) {
-            s.close_code = code;
-            s.close_reason = reason;
-            lws_set_timer_usecs(static_cast<lws*>(s.handle), 1);
-        }};
+        [](Session& s, int code, const std::string& reason) { request_close(s, code, reason); }};
     Hub hub_instance(link, transport);
     hub = &hub_instance;
     g.link = &link;

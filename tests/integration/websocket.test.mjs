@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import { PORT, get, post } from '../lib/client.mjs';
 import { registerUser, signJwt } from '../lib/auth_helpers.mjs';
 import {
-  NGINX_WS, directWs, userToken, Client, connect, handshakeStatus, Resp, emit, metric, sleep,
+  NGINX_WS, directWs, userToken, connect, handshakeStatus, Resp, emit, emitTo, metric, sleep,
 } from '../lib/ws_helpers.mjs';
 
 const resp = new Resp();
@@ -98,6 +98,20 @@ test('an event reaches every socket of its user on both processes, and no one el
     assert.deepEqual(c.events.map((e) => e.id), [idB], 'another user\'s event reached B');
   }
   for (const c of [a0, a1, a1bis, b0, b1]) c.close();
+});
+
+test('admins also get the role:admin room (image.ready); users do not', async () => {
+  const userId = crypto.randomUUID();
+  const admin = await connect(directWs(1), { token: userToken(crypto.randomUUID(), { role: 'admin' }) });
+  const user = await connect(directWs(1), { token: userToken(userId) });
+  const [id] = await emitTo(resp, '{role:admin}:events', 'image.ready', () => ({ imageId: '9' }));
+  const ev = await admin.next((m) => m.id === id, 'image.ready');
+  assert.deepEqual(ev.data, { imageId: '9' });
+  const [own] = await emit(resp, userId, 'cart.cleared', () => ({}));
+  await user.next((m) => m.id === own);
+  assert.deepEqual(user.events.map((e) => e.id), [own]);
+  admin.close();
+  user.close();
 });
 
 test('REST change → cart.item_updated on two processes, not on another user\'s socket', async () => {
@@ -205,7 +219,7 @@ test('hostile frames get error frames or a close code, never a dead process', as
   const bin = await c.reply(Buffer.from([1, 2, 3]), (f) => f.type === 'error');
   assert.match(bin.reason, /text/);
   // A fragmented message is reassembled.
-  const frag = c.next((f) => f.type === 'pong', 'pong to a fragmented ping');
+  const frag = c.next((f) => f.type === 'pong', 'pong to a fragmented ping', c.frames.length);
   c.ws.send('{"type":', { fin: false, binary: false });
   c.ws.send('"ping"}', { fin: true, binary: false });
   await frag;

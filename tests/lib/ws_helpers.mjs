@@ -68,14 +68,15 @@ export class Client {
       check();
     });
   }
-  async next(pred, what = 'a frame') {
-    const start = this.frames.length;
+  // The first frame (from index `start`, default: the whole history) that
+  // matches `pred`, waiting for it if needed.
+  async next(pred, what = 'a frame', start = 0) {
     let found;
     await this.until(what, () => (found = this.frames.slice(start).find(pred)) !== undefined);
     return found;
   }
   async reply(msg, pred) {
-    const p = this.next(pred, `reply to ${JSON.stringify(msg).slice(0, 80)}`);
+    const p = this.next(pred, `reply to ${JSON.stringify(msg).slice(0, 80)}`, this.frames.length);
     this.send(msg);
     return p;
   }
@@ -171,12 +172,14 @@ const EMIT_SCRIPT = fs.readFileSync(path.join(ROOT, 'lua/live_event_emit.lua'), 
 
 export const userStream = (userId) => `{u:${userId}}:events`;
 
-// Emits `count` events to the user (pipelined); returns their ids in order.
-export async function emit(resp, userId, event, dataFn, count = 1) {
+// Emits `count` events to the room of `stream` (pipelined); returns their
+// ids in order.
+export async function emitTo(resp, stream, event, dataFn, count = 1) {
   const calls = [];
-  for (let i = 0; i < count; i++) calls.push(resp.call('EVAL', EMIT_SCRIPT, 1, userStream(userId), event, JSON.stringify(dataFn(i))));
+  for (let i = 0; i < count; i++) calls.push(resp.call('EVAL', EMIT_SCRIPT, 1, stream, event, JSON.stringify(dataFn(i))));
   return Promise.all(calls);
 }
+export const emit = (resp, userId, ...rest) => emitTo(resp, userStream(userId), ...rest);
 
 export async function metric(name) {
   const res = await fetch(`http://127.0.0.1:${PORT}/metrics`);
