@@ -8,11 +8,11 @@ import crypto from 'node:crypto';
 import { PORT, get, post } from '../lib/client.mjs';
 import { registerUser, signJwt } from '../lib/auth_helpers.mjs';
 import {
-  NGINX_WS, directWs, userToken, connect, handshakeStatus, Resp, emit, emitTo, metric, sleep,
+  NGINX_WS, directWs, userToken, connect, handshakeStatus, Resp, emit, emitTo, metric, sleep, closeAll,
 } from '../lib/ws_helpers.mjs';
 
 const resp = new Resp();
-test.after(() => resp.close());
+test.after(() => { resp.close(); closeAll(); });
 
 // The raw HTTP answer to an upgrade request through nginx.
 function upgradeRequest(path, headers = {}) {

@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import { svc, waitFor } from '../lib/client.mjs';
-import { NGINX_WS, directWs, userToken, connect, Resp, emit, sleep } from '../lib/ws_helpers.mjs';
+import { NGINX_WS, directWs, userToken, connect, Resp, emit, sleep, closeAll } from '../lib/ws_helpers.mjs';
+
+test.after(closeAll);
 
 const VAR = process.env.BAZAAR_VAR_DIR || 'var/test';
 

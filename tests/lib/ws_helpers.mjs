@@ -23,9 +23,18 @@ export function userToken(userId = crypto.randomUUID(), { role = 'user', ttlS = 
   return signJwt({ sub: userId, role, iat: now, exp: now + (expOffsetS ?? ttlS) });
 }
 
+const open = new Set();
+// Terminates every socket a test left open (a failed assertion skips its
+// close()), so a failing suite reports instead of hanging.
+export function closeAll() {
+  for (const c of open) c.terminate();
+  open.clear();
+}
+
 // An open socket that records frames; `next(pred)` waits for a matching one.
 export class Client {
   constructor(url, { token, cookie, headers = {}, origin } = {}) {
+    open.add(this);
     const h = { ...headers };
     if (cookie) h.Cookie = cookie;
     const u = token ? `${url}?token=${encodeURIComponent(token)}` : url;
@@ -42,7 +51,7 @@ export class Client {
       if (msg.event) this.events.push(msg);
       this.poke();
     });
-    this.ws.on('close', (code, reason) => { this.closed = { code, reason: reason.toString() }; this.poke(); });
+    this.ws.on('close', (code, reason) => { this.closed = { code, reason: reason.toString() }; open.delete(this); this.poke(); });
     this.ws.on('error', () => {});
   }
   poke() { for (const w of [...this.waiters]) w(); }
