@@ -50,6 +50,7 @@ bool Session::on_live(live::EventId id, const Frame& frame) {
             if (hwm_ && id <= *hwm_) return true;  // already replayed
             if (!push(frame)) return false;
             hwm_ = id;
+            if (!run_start_) run_start_ = id;
             return true;
     }
     return true;
@@ -112,6 +113,9 @@ void Session::request_resume(live::EventId from) {
 }
 
 void Session::start_replay() {
+    skip_lo_ = run_start_;
+    skip_hi_ = run_start_ ? hwm_ : std::nullopt;
+    replay_first_.reset();
     mode_ = Mode::kReplaying;
     resume_wanted_ = false;
     cursor_ = resume_from_;
@@ -152,22 +156,25 @@ Session::PageResult Session::on_page(std::uint64_t generation,
                                          ? "the event id is older than the kept history"
                                          : "unknown event id";
                 push_unbounded(std::make_shared<const std::string>(resume_failed_frame(reason)));
-                go_live();
+                go_live(false);
                 return PageResult::kFailed;
             }
             start = 1;
         }
         first_page_ = false;
-        hwm_ = cursor_;
+        if (!hwm_ || *hwm_ < cursor_) hwm_ = cursor_;
     }
     for (std::size_t i = start; i < entries.size(); ++i) {
-        if (entries[i].id <= cursor_) continue;  // never backwards, whatever Redis returns
-        if (entries[i].frame) push_unbounded(entries[i].frame);  // null: a foreign entry
-        hwm_ = entries[i].id;
-        cursor_ = entries[i].id;
+        const auto& e = entries[i];
+        if (e.id <= cursor_) continue;  // never backwards, whatever Redis returns
+        cursor_ = e.id;
+        if (!replay_first_) replay_first_ = e.id;
+        if (*hwm_ < e.id) hwm_ = e.id;
+        if (skip_lo_ && *skip_lo_ <= e.id && e.id <= *skip_hi_) continue;  // sent live already
+        if (e.frame) push_unbounded(e.frame);                              // null: a foreign entry
     }
     if (entries.size() >= page_count_ || pending_overflowed_) return PageResult::kContinue;
-    go_live();
+    go_live(true);
     return PageResult::kDone;
 }
 
@@ -179,15 +186,24 @@ void Session::fail_replay(std::uint64_t generation, std::string_view reason) {
     if (generation != generation_ || mode_ != Mode::kReplaying) return;
     page_in_flight_ = false;
     push_unbounded(std::make_shared<const std::string>(resume_failed_frame(reason)));
-    go_live();
+    go_live(false);
 }
 
-void Session::go_live() {
+void Session::go_live(bool replayed) {
+    if (replayed) {
+        // Everything after the resume point has now been queued.
+        if (skip_hi_ && *hwm_ < *skip_hi_) hwm_ = skip_hi_;
+        run_start_ = replay_first_;
+    }
     for (auto& e : pending_) {
         if (hwm_ && e.id <= *hwm_) continue;
         push_unbounded(std::move(e.frame));
         hwm_ = e.id;
+        if (!run_start_) run_start_ = e.id;
     }
+    skip_lo_.reset();
+    skip_hi_.reset();
+    replay_first_.reset();
     pending_.clear();
     pending_overflowed_ = false;
     mode_ = Mode::kLive;

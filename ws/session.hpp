@@ -18,7 +18,9 @@
 // frames that arrive later are compared with `hwm` too, because the pub/sub
 // connection may deliver an event after the command connection already
 // replayed it. If `pending` overflows it is dropped and one more page is
-// read: the events are in the stream anyway.
+// read: the events are in the stream anyway. Events this socket already got
+// live (the run [run_start_, hwm]) are skipped by a resume, so a client that
+// resumes on a socket that was already live gets exactly what it missed.
 #pragma once
 
 #include <cstddef>
@@ -122,7 +124,7 @@ class Session {
 
   private:
     void push_unbounded(Frame frame);
-    void go_live();
+    void go_live(bool replayed);
     void start_replay();
 
     std::uint64_t id_;
@@ -147,6 +149,11 @@ class Session {
     bool pending_overflowed_ = false;
     std::vector<StreamEntry> pending_;
     std::uint64_t generation_ = 0;
+    // Every user-room event in [run_start_, hwm_] has been queued on this
+    // socket; a resume does not send those again ("exactly what it missed").
+    std::optional<live::EventId> run_start_;
+    std::optional<live::EventId> skip_lo_, skip_hi_;  // the run when the replay began
+    std::optional<live::EventId> replay_first_;       // first id the replay covered
 };
 
 }  // namespace bazaar::ws

@@ -61,7 +61,8 @@ TEST(WsSession, NothingBeforeTheRoomIsSubscribed) {
 }
 
 TEST(WsSession, ResumeReplaysThenFlushesParkedLiveFramesWithoutDuplicates) {
-    Session s = live_session();
+    Session s(1, "u", false, 0, {});
+    s.on_room_ready(id(40));  // joined when the stream ended at 40
     s.request_resume(id(50));
     auto page = s.next_page();
     ASSERT_TRUE(page);
@@ -189,4 +190,19 @@ TEST(WsSession, QueueBounds) {
     Session b(2, "u", false, 0, {1000, 100});
     EXPECT_TRUE(b.push(std::make_shared<const std::string>(std::string(150, 'x'))));
     EXPECT_FALSE(b.push(frame(1)));
+}
+
+TEST(WsSession, ResumeOnALiveSocketSkipsWhatItAlreadyGot) {
+    Session s = live_session();  // baseline 100
+    s.on_live(id(104), frame(104));
+    s.on_live(id(105), frame(105));
+    drain(s);
+    s.request_resume(id(101));  // the client had 101 from an earlier socket
+    auto p = s.next_page();
+    s.on_live(id(106), frame(106));
+    EXPECT_EQ(s.on_page(p->generation, {entry(101), entry(102), entry(103), entry(104), entry(105)},
+                        id(1)),
+              Session::PageResult::kDone);
+    s.on_live(id(107), frame(107));
+    EXPECT_EQ(drain(s), ids({102, 103, 106, 107}));
 }
