@@ -165,6 +165,8 @@ test('resume while events keep arriving: no duplicate, no gap (several pages)', 
   first.terminate();
   const before = await emit(resp, u, 'cart.item_updated', (i) => ({ n: i + 1 }), 350);
   const c = await connect(directWs(0), { token: userToken(u) });
+  c.send({ type: 'resume', lastEventId: seen });
+  await c.until('the replay to start', () => c.events.length > 0);
   const during = [];
   const emitter = (async () => {
     for (let batch = 0; batch < 30; batch++) {
@@ -172,7 +174,6 @@ test('resume while events keep arriving: no duplicate, no gap (several pages)', 
       await sleep(5);
     }
   })();
-  c.send({ type: 'resume', lastEventId: seen });
   await emitter;
   const all = [...before, ...during];
   await c.until(`${all.length} events`, () => c.events.length >= all.length);
@@ -200,13 +201,20 @@ test('resume_failed for an unknown or too old id; malformed resume gets an error
   assert.match(m.reason, /unknown event id/);
   m = await c.reply({ type: 'resume', lastEventId: 'abc' }, (f) => f.type === 'error');
   assert.match(m.reason, /event id/);
-  // A good resume on the same socket replays after `a`.
-  const n = c.events.length;
-  c.send({ type: 'resume', lastEventId: a });
-  await c.until('replay', () => c.events.length >= n + 2);
-  assert.deepEqual(c.events.slice(n).map((e) => e.id), ids.slice(1));
   await c.reply({ type: 'ping' }, (f) => f.type === 'pong');
+  assert.deepEqual(c.events.map((e) => e.id), ids, 'failed resumes sent events');
+  // A resume on this socket sends nothing it already has; on a new socket,
+  // what followed `a`.
+  c.send({ type: 'resume', lastEventId: a });
+  await c.reply({ type: 'ping' }, (f) => f.type === 'pong');
+  const d = await connect(directWs(1), { token: userToken(u) });
+  d.send({ type: 'resume', lastEventId: a });
+  await d.until('replay', () => d.events.length >= 2);
+  assert.deepEqual(d.events.map((e) => e.id), ids.slice(1));
+  await sleep(200);
+  assert.deepEqual(c.events.map((e) => e.id), ids, 'a resume re-sent what the socket had');
   c.close();
+  d.close();
 });
 
 test('hostile frames get error frames or a close code, never a dead process', async () => {
