@@ -186,8 +186,9 @@ std::vector<std::string> ws_origins(const std::string& value, int http_port,
     std::vector<std::string> out;
     for (const auto& item : split_list(value)) {
         if (item != "*" && item.find("://") == std::string::npos)
-            throw ConfigError("WS_ALLOWED_ORIGINS: expected origins like https://shop.example, got '" +
-                              item + "'");
+            throw ConfigError(
+                "WS_ALLOWED_ORIGINS: expected origins like https://shop.example, got '" + item +
+                "'");
         out.push_back(item == "*" ? item : origin_of(item));
     }
     if (out.empty()) {
