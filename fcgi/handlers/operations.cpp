@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "bazaar/events/ws_metrics.hpp"
 #include "bazaar/log.hpp"
 #include "bazaar/metrics.hpp"
 #include "bazaar/version.hpp"
@@ -40,14 +41,14 @@ Response health(Request&, Backends& b) {
                            {"version", version()},
                            {"uptimeS", uptime_seconds()}};
     if (!ok) {
-        log::warn("health degraded", {{"postgres", pg_up}, {"pgError", pg_error}, {"redis", redis_up}});
-        nlohmann::json body = {
-            {"success", false},
-            {"data", data},
-            {"error",
-             {{"code", "UNAVAILABLE"},
-              {"message", "a dependency is down"},
-              {"details", nlohmann::json::array()}}}};
+        log::warn("health degraded",
+                  {{"postgres", pg_up}, {"pgError", pg_error}, {"redis", redis_up}});
+        nlohmann::json body = {{"success", false},
+                               {"data", data},
+                               {"error",
+                                {{"code", "UNAVAILABLE"},
+                                 {"message", "a dependency is down"},
+                                 {"details", nlohmann::json::array()}}}};
         return Response::raw_json(body.dump(), 503);
     }
     return Response::ok(data);
@@ -78,6 +79,8 @@ void register_operations_routes(Router& router) {
     router.add("GET", "/api/v1/ping", ping);
     router.add("GET", "/api/v1/health", health);
     router.add("GET", "/metrics", metrics_text);
+    // bazaar-ws processes count into their own files under var/run.
+    add_metrics_section([](Backends& b) { return ws_metrics::render(b.config.var_dir + "/run"); });
 }
 
 }  // namespace bazaar::http

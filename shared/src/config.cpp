@@ -1,5 +1,6 @@
 #include "bazaar/config.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -39,6 +40,18 @@ const std::vector<ConfigVar>& config_vars() {
         {"SLOW_REQUEST_MS", "1000",
          "a request slower than this is logged even with ACCESS_LOG=errors"},
         {"WS_PORT", "8090", "port bazaar-ws listens on (loopback, behind nginx)"},
+        {"WS_PROCESSES", "2",
+         "number of bazaar-ws processes scripts/stack starts, on WS_PORT, WS_PORT+1, ..."},
+        {"WS_ALLOWED_ORIGINS", "",
+         "comma-separated browser origins allowed to open /ws (others get 403); empty: the "
+         "stack's own (http://127.0.0.1:HTTP_PORT, http://localhost:HTTP_PORT, PUBLIC_BASE_URL); "
+         "* allows any"},
+        {"WS_MAX_MESSAGE_BYTES", "65536",
+         "largest WebSocket message a client may send; a larger one closes the socket with 1009"},
+        {"WS_SEND_QUEUE_MESSAGES", "1000",
+         "frames waiting for one socket; beyond this the slow reader is closed with 1013"},
+        {"WS_SEND_QUEUE_BYTES", "1048576",
+         "bytes waiting for one socket; beyond this the slow reader is closed with 1013"},
         {"WORKER_THREADS", "4", "job threads per queue in each bazaar-worker process"},
         {"WORKER_QUEUES", "",
          "comma-separated queues this worker serves (empty: every registered one)"},
@@ -165,6 +178,35 @@ std::vector<std::string> split_list(const std::string& s) {
     return out;
 }
 
+// "HTTP://Host:8080/path/" -> "http://host:8080" (the form browsers send in
+// Origin: scheme, host and port, lower case, no path).
+std::string origin_of(std::string url) {
+    for (char& ch : url) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    auto scheme = url.find("://");
+    auto path = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+    if (path != std::string::npos) url.erase(path);
+    return url;
+}
+
+// WS_ALLOWED_ORIGINS: explicit list, "*", or (empty) the stack's own origins.
+std::vector<std::string> ws_origins(const std::string& value, int http_port,
+                                    const std::string& public_base_url) {
+    std::vector<std::string> out;
+    for (const auto& item : split_list(value)) {
+        if (item != "*" && item.find("://") == std::string::npos)
+            throw ConfigError(
+                "WS_ALLOWED_ORIGINS: expected origins like https://shop.example, got '" + item +
+                "'");
+        out.push_back(item == "*" ? item : origin_of(item));
+    }
+    if (out.empty()) {
+        out.push_back("http://127.0.0.1:" + std::to_string(http_port));
+        out.push_back("http://localhost:" + std::to_string(http_port));
+        if (!public_base_url.empty()) out.push_back(origin_of(public_base_url));
+    }
+    return out;
+}
+
 std::string quote_conninfo(const std::string& v) {
     std::string out = "'";
     for (char c : v) {
@@ -202,6 +244,13 @@ Config Config::from_map(const std::map<std::string, std::string>& values) {
     c.access_log_all = r.one_of("ACCESS_LOG", {"all", "errors"}) == "all";
     c.slow_request_ms = static_cast<int>(r.integer("SLOW_REQUEST_MS", 1, 3600000));
     c.ws_port = static_cast<int>(r.integer("WS_PORT", 1, 65535));
+    r.integer("WS_PROCESSES", 1, 64);  // read by scripts/stack; validated here too
+    c.ws_max_message_bytes =
+        static_cast<std::size_t>(r.integer("WS_MAX_MESSAGE_BYTES", 128, 16L * 1024 * 1024));
+    c.ws_send_queue_messages =
+        static_cast<std::size_t>(r.integer("WS_SEND_QUEUE_MESSAGES", 1, 1000000));
+    c.ws_send_queue_bytes =
+        static_cast<std::size_t>(r.integer("WS_SEND_QUEUE_BYTES", 1024, 1024L * 1024 * 1024));
     c.worker_threads = static_cast<int>(r.integer("WORKER_THREADS", 1, 256));
     c.worker_queues = split_list(r.str("WORKER_QUEUES"));
     for (const auto& item : split_list(r.str("WORKER_QUEUE_CONCURRENCY"))) {
@@ -263,6 +312,7 @@ Config Config::from_map(const std::map<std::string, std::string>& values) {
     c.password_reset_ttl_s = static_cast<int>(r.integer("PASSWORD_RESET_TTL_S", 60, 86400));
     c.public_base_url = r.str("PUBLIC_BASE_URL");
     c.mail_from = r.str("MAIL_FROM");
+    c.ws_allowed_origins = ws_origins(r.str("WS_ALLOWED_ORIGINS"), c.http_port, c.public_base_url);
     return c;
 }
 

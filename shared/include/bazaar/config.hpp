@@ -55,7 +55,13 @@ struct Config {
     bool access_log_all = false;  // ACCESS_LOG=all
     int slow_request_ms = 0;
 
+    // ---- bazaar-ws
     int ws_port = 0;
+    std::vector<std::string> ws_allowed_origins;  // lower-case origins, or {"*"}
+    std::size_t ws_max_message_bytes = 0;
+    std::size_t ws_send_queue_messages = 0;
+    std::size_t ws_send_queue_bytes = 0;
+
     int worker_threads = 0;  // per queue, unless worker_queue_concurrency says otherwise
 
     // ---- job queue (bazaar-worker)

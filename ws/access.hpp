@@ -1,0 +1,19 @@
+// Who may hold a socket: the one token check of bazaar-ws, used at the
+// handshake and by {"type":"auth"} re-authentication. It is the same
+// verification as the REST API's (shared/src/auth/jwt.cpp); any further rule
+// on access tokens (the per-user "not before" stamp of logout) belongs here,
+// so both paths get it at once.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "bazaar/auth/jwt.hpp"
+#include "bazaar/config.hpp"
+
+namespace bazaar::ws {
+
+// The claims of a valid, unexpired access token; nullopt otherwise.
+std::optional<auth::AccessClaims> authenticate(std::string_view token, const Config& config);
+
+}  // namespace bazaar::ws

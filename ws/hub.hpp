@@ -1,0 +1,94 @@
+// The rooms of one bazaar-ws process: which sockets listen to which Redis
+// channel, fan-out of live frames, and the stream reads of replays.
+//
+// A room (`u:<userId>`, `role:admin`; names and keys in
+// bazaar/events/live_events.hpp) is subscribed while at least one socket of
+// this process is in it, so a process receives exactly the events of the
+// users it holds, on any number of processes. A room's channel goes through
+// kIdle → kSubscribing → kSubscribed → kUnsubscribing; a SUBSCRIBE is never
+// sent while the UNSUBSCRIBE of the same channel is in flight (hiredis 0.14
+// would drop the new subscription's callback when the old one's reply
+// arrives), the unsubscribe reply re-subscribes if sockets came back.
+//
+// Once a user room is subscribed its baseline (the stream's newest id,
+// XREVRANGE) gives new sockets their starting position, so that after a
+// Redis outage every socket catches up from exactly what it was sent (see
+// session.hpp). The admin room is live only: its events (image.ready) are
+// notifications with ids of another stream, so `resume` covers the user's
+// own events.
+//
+// The hub never touches libwebsockets: it asks the transport to wake a
+// socket for writing or to close it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "redis_link.hpp"
+#include "session.hpp"
+
+namespace bazaar::ws {
+
+class Hub {
+  public:
+    struct Transport {
+        std::function<void(Session&)> wake;  // the socket has output
+        std::function<void(Session&, int code, const std::string& reason)> close;
+    };
+
+    Hub(RedisLink& link, Transport transport);
+
+    void add(Session& s);     // after the handshake
+    void remove(Session& s);  // when the socket is gone
+    void resume(Session& s, live::EventId last_event_id);
+    // The socket wrote frames: a paced replay may read its next page.
+    void drained(Session& s);
+    // Closes a socket as a slow reader (1013) and drops what it had queued.
+    void close_slow(Session& s);
+
+    // RedisLink handlers.
+    void on_up();
+    void on_down();
+    void on_pubsub(std::string_view kind, std::string_view channel, std::string_view payload);
+
+    std::size_t sessions() const { return sessions_.size(); }
+    template <class Fn>
+    void for_each_session(Fn fn) {
+        for (auto& [id, s] : sessions_) fn(*s);
+    }
+    std::size_t rooms() const { return rooms_.size(); }
+
+  private:
+    struct Room {
+        enum class State { kIdle, kSubscribing, kSubscribed, kUnsubscribing };
+        std::string name;
+        std::string channel;
+        std::string stream;
+        bool user_room = true;
+        State state = State::kIdle;
+        std::vector<Session*> members;
+        std::optional<live::EventId> last;  // newest id seen (baseline or live)
+        bool baseline_known = false;
+    };
+
+    Room& room_for(const std::string& name, bool user_room);
+    void join(Room& room, Session& s);
+    void leave(Room& room, Session& s);
+    void subscribe(Room& room);
+    void room_ready(Room& room);
+    void read_baseline(Room& room);
+    void deliver(Room& room, std::string_view payload);
+    void pump(Session& s);
+
+    RedisLink& link_;
+    Transport transport_;
+    std::unordered_map<std::string, std::unique_ptr<Room>> rooms_;  // by channel
+    std::unordered_map<std::uint64_t, Session*> sessions_;
+};
+
+}  // namespace bazaar::ws
