@@ -70,7 +70,7 @@ test('every bazaar process ignores SIGPIPE', () => {
   }
 });
 
-for (const name of ['fcgi-0', 'worker-0', 'ws']) {
+for (const name of ['fcgi-0', 'worker-0', 'ws-0']) {
   test(`${name} killed with SIGKILL is started again and counted`, async () => {
     const file = `${VAR}/run/${name}.pid`;
     const before = restartsOf(stackStatus(), name);
