@@ -1,0 +1,18 @@
+-- POST /api/v1/cart/items rotating over the users of TOKENS_FILE (one access
+-- token per line) and books in [BOOK_ID_MIN, BOOK_ID_MIN + 49], quantity 1..10.
+local tokens = {}
+for line in io.lines(os.getenv("TOKENS_FILE")) do tokens[#tokens + 1] = line end
+local lo = tonumber(os.getenv("BOOK_ID_MIN"))
+local n = 0
+local offset = nil
+request = function()
+    if not offset then
+        math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
+        offset = math.random(0, #tokens - 1)
+    end
+    n = n + 1
+    local token = tokens[(n + offset) % #tokens + 1]
+    local body = '{"bookId":"' .. (lo + math.random(0, 49)) .. '","quantity":' .. math.random(1, 10) .. '}'
+    return wrk.format("POST", "/api/v1/cart/items",
+                      {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}, body)
+end
