@@ -29,11 +29,13 @@ struct Fixture {
             w.exec_params(
                 "INSERT INTO users (id, email, username, password_hash) VALUES ($1, $2, 'c', 'x')",
                 user, "cart-" + user + "@example.com");
-            book1 = w.exec1("INSERT INTO books (title, author, price_cents, stock) "
-                            "VALUES ('Persist 1', 'A', 100, 5) RETURNING id")[0]
+            book1 = w.exec1(
+                         "INSERT INTO books (title, author, price_cents, stock) "
+                         "VALUES ('Persist 1', 'A', 100, 5) RETURNING id")[0]
                         .as<std::int64_t>();
-            book2 = w.exec1("INSERT INTO books (title, author, price_cents, stock) "
-                            "VALUES ('Persist 2', 'A', 200, 5) RETURNING id")[0]
+            book2 = w.exec1(
+                         "INSERT INTO books (title, author, price_cents, stock) "
+                         "VALUES ('Persist 2', 'A', 200, 5) RETURNING id")[0]
                         .as<std::int64_t>();
         });
     }
@@ -72,24 +74,30 @@ TEST(CartPersist, SnapshotsTwiceOrOutOfOrderNeverGoBack) {
     EXPECT_EQ(f.stored(), "7|" + b2 + ":4,");
 }
 
+// The stack's worker runs the same jobs meanwhile, so a run here may find
+// the work done already: what must hold is the state after each run, and
+// that a second run never writes.
 TEST(CartPersist, TheJobConvergesToTheLiveCartHoweverOftenItRuns) {
     Fixture f;
     EXPECT_EQ(cart::persist(f.b, f.user), cart::PersistOutcome::kNoLiveCart);
     EXPECT_EQ(f.stored(), "none");
+    std::string b1 = std::to_string(f.book1), b2 = std::to_string(f.book2);
+    auto twice = [&] {
+        EXPECT_NE(cart::persist(f.b, f.user), cart::PersistOutcome::kNoLiveCart);
+        EXPECT_EQ(cart::persist(f.b, f.user), cart::PersistOutcome::kUpToDate);
+    };
 
     cart::set_quantity(f.b, f.user, {f.book1, 2});
     cart::set_quantity(f.b, f.user, {f.book2, 3});
-    EXPECT_EQ(cart::persist(f.b, f.user), cart::PersistOutcome::kWritten);
-    EXPECT_EQ(cart::persist(f.b, f.user), cart::PersistOutcome::kUpToDate);
-    std::string b1 = std::to_string(f.book1), b2 = std::to_string(f.book2);
+    twice();
     EXPECT_EQ(f.stored(), "2|" + b1 + ":2," + b2 + ":3,");
 
     cart::remove_item(f.b, f.user, f.book1);
-    EXPECT_EQ(cart::persist(f.b, f.user), cart::PersistOutcome::kWritten);
+    twice();
     EXPECT_EQ(f.stored(), "3|" + b2 + ":3,");
 
     cart::clear(f.b, f.user);
-    EXPECT_EQ(cart::persist(f.b, f.user), cart::PersistOutcome::kWritten);
+    twice();
     EXPECT_EQ(f.stored(), "4|");
     EXPECT_EQ(cart::get(f.b, f.user).at("version"), 4);
 }

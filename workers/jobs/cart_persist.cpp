@@ -17,7 +17,8 @@ using namespace bazaar::worker;
 void persist(JobContext& job) {
     const auto& data = job.data();
     auto it = data.find("userId");
-    if (!data.is_object() || it == data.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
+    if (!data.is_object() || it == data.end() || !it->is_string() ||
+        it->get_ref<const std::string&>().empty())
         throw PermanentFailure("data.userId must be a user id string");
     std::string user = it->get<std::string>();
     try {

@@ -28,7 +28,8 @@ bool write_snapshot(Pg& pg, const std::string& user_id, const Snapshot& s) {
         // A line whose book row is gone for good is skipped (the FK would refuse it).
         w.exec_params(
             "INSERT INTO cart_items (user_id, book_id, quantity) "
-            "SELECT $1, x.book, x.quantity FROM unnest($2::bigint[], $3::int[]) AS x(book, quantity) "
+            "SELECT $1, x.book, x.quantity FROM unnest($2::bigint[], $3::int[]) AS x(book, "
+            "quantity) "
             "JOIN books b ON b.id = x.book",
             user_id, books, quantities);
         return true;

@@ -179,7 +179,8 @@ SetQuantity parse_set_quantity(const nlohmann::json& body) {
     auto it = body.find("bookId");
     if (it == body.end()) {
         in.add_issue("bookId", "is required");
-    } else if (!it->is_string() || !parse_positive(it->get_ref<const std::string&>(), out.book_id)) {
+    } else if (!it->is_string() ||
+               !parse_positive(it->get_ref<const std::string&>(), out.book_id)) {
         in.add_issue("bookId", "must be a book id string such as \"42\"");
     }
     auto q = in.integer("quantity", {.min = 1, .max = kMaxQuantity});
@@ -217,7 +218,8 @@ nlohmann::json get(Backends& b, const std::string& user_id) {
 Change set_quantity(Backends& b, const std::string& user_id, const SetQuantity& in,
                     const cache::Piggyback* piggyback) {
     CartBook book = find_book(b, in.book_id, piggyback);
-    std::vector<std::string> args{std::to_string(in.book_id), std::to_string(in.quantity),
+    std::vector<std::string> args{std::to_string(in.book_id),
+                                  std::to_string(in.quantity),
                                   std::to_string(std::max<std::int64_t>(book.stock, 0)),
                                   book.title,
                                   std::to_string(book.price_cents),

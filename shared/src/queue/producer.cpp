@@ -126,7 +126,8 @@ std::pair<std::string, bool> read_add_reply(Redis& redis, std::string_view queue
     if (reply.is_error()) throw RedisError(std::string(reply.str()));
     QueueKeys k(queue);
     Reply results = reply.at(0);
-    std::pair<std::string, bool> out{std::string(results.at(0).str()), results.at(1).integer() == 1};
+    std::pair<std::string, bool> out{std::string(results.at(0).str()),
+                                     results.at(1).integer() == 1};
     append_events(redis, parse_events(reply.at(1), k.name));
     return out;
 }

@@ -43,7 +43,7 @@ struct JobOptions {
     std::string job_id{};  // empty: generated; an existing id makes add() a no-op
     KeepPolicy remove_on_complete{};
     KeepPolicy remove_on_fail{};
-    std::int64_t timeout_ms = 0;          // 0: the worker's default
+    std::int64_t timeout_ms = 0;            // 0: the worker's default
     std::vector<std::string> depends_on{};  // job ids (same queue) to wait for
 };
 
