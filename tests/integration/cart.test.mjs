@@ -6,7 +6,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { request, get, post, assertError, svc, waitFor, redisCli, psql } from '../lib/client.mjs';
 import { loginAdmin, registerUser, signJwt } from '../lib/auth_helpers.mjs';
 
@@ -237,7 +237,15 @@ test('the durable copy converges, also after a worker killed in the middle of a 
     await waitFor('the persist job to wait on the row lock', () =>
       psql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO carts%'") !== '0');
     const pidFile = `${process.env.BAZAAR_VAR_DIR || 'var/test'}/run/worker-0.pid`;
-    process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGKILL');
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    process.kill(pid, 'SIGKILL');
+    // Dead, or a zombie its (re)parent has not reaped yet: either way gone,
+    // but `kill -0` still sees a zombie, so the pid file must go for
+    // `svc start` to start a new worker.
+    await waitFor('the worker to die', () => {
+      try { return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].startsWith('Z'); } catch { return true; }
+    });
+    unlinkSync(pidFile);
   } finally {
     psql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'cartlock-${u.user.id}'`);
     locker.kill();
