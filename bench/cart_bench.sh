@@ -82,7 +82,7 @@ last_ms=$("${RCLI[@]}" XREVRANGE job:events + - COUNT 2000 | awk '
     /^[0-9]+-[0-9]+$/ { id = $0; q = ""; st = ""; next }
     prev == "queue" { q = $0 } prev == "state" { st = $0 }
     { prev = $0 }
-    q == "cart-persist" && st == "completed" { split(id, p, "-"); print p[1]; exit }')
+    !found && q == "cart-persist" && st == "completed" { split(id, p, "-"); print p[1]; found = 1 }')
 lag_ms=$(( last_ms - end / 1000000 ))
 n=$(awk '/requests in/ {print $1}' <<<"$out")
 RPS[cart-set]=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
