@@ -13,9 +13,8 @@ local key = KEYS[1]
 if redis.call('EXISTS', key) == 1 then return 0 end
 redis.call('HSET', key, 'v', ARGV[1], 'u', ARGV[2])
 for i = 3, #ARGV, 5 do
-    redis.call('HSET', key, 'i:' .. ARGV[i], '{"q":' .. ARGV[i + 1] .. ',"t":' ..
-               cjson.encode(ARGV[i + 2]) .. ',"p":' .. ARGV[i + 3] .. ',"c":' ..
-               cjson.encode(ARGV[i + 4]) .. '}')
+    redis.call('HSET', key, 'i:' .. ARGV[i],
+               cart_line(tonumber(ARGV[i + 1]), tonumber(ARGV[i + 3]), ARGV[i + 4], ARGV[i + 2]))
 end
 redis.call('PEXPIRE', key, CART_IDLE_TTL_MS)
 return 1

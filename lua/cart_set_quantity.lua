@@ -22,14 +22,13 @@ if granted < 1 then return { 0 } end
 local fields = redis.call('HKEYS', key)
 for _, f in ipairs(fields) do
     if string.sub(f, 1, 2) == 'i:' and f ~= 'i:' .. book then
-        local other = cjson.decode(redis.call('HGET', key, f))
-        if other.c ~= ARGV[6] then return { -2, other.c } end
+        local _, _, currency = cart_line_parts(redis.call('HGET', key, f))
+        if currency ~= ARGV[6] then return { -2, currency } end
         break
     end
 end
 
-redis.call('HSET', key, 'i:' .. book, '{"q":' .. cart_int(granted) .. ',"t":' ..
-           cjson.encode(ARGV[4]) .. ',"p":' .. ARGV[5] .. ',"c":' .. cjson.encode(ARGV[6]) .. '}')
+redis.call('HSET', key, 'i:' .. book, cart_line(granted, tonumber(ARGV[5]), ARGV[6], ARGV[4]))
 local v, need = cart_touch(key)
 local cart = cart_json(key)
 live_emit(KEYS[2], 'cart.item_updated',
