@@ -3,6 +3,7 @@
 #include "handlers/admin_queues.hpp"
 #include "handlers/auth.hpp"
 #include "handlers/books.hpp"
+#include "handlers/cart.hpp"
 #include "handlers/favorites.hpp"
 #include "handlers/operations.hpp"
 #include "handlers/tags.hpp"
@@ -16,6 +17,7 @@ void register_all_routes(Router& router) {
     register_books_routes(router);
     register_tags_routes(router);
     register_favorites_routes(router);
+    register_cart_routes(router);
 }
 
 }  // namespace bazaar::http

@@ -147,7 +147,12 @@ void QueueRunner::job_loop() {
             if (ready_.empty()) break;
             job = std::move(ready_.front());
             ready_.pop_front();
-            auto& h = held_.at(hold_key(job.id, job.token));
+            auto it = held_.find(hold_key(job.id, job.token));
+            // Dropped while it waited here (its lease was lost, e.g. across a
+            // Redis restart): the queue hands it out again; running it now
+            // could only be refused, and held_.at() used to kill the process.
+            if (it == held_.end()) continue;
+            auto& h = it->second;
             h.running = true;
             h.deadline = Clock::now() + milliseconds(h.timeout_ms);
             cancelled = h.cancelled;

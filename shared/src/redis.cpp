@@ -303,7 +303,7 @@ std::string script_sha(std::string_view name) {
     return it == scripts().end() ? std::string() : it->second.sha;
 }
 
-Reply Redis::eval_script(std::string_view name, const std::vector<std::string>& keys,
+RedisArgs script_command(std::string_view name, const std::vector<std::string>& keys,
                          const std::vector<std::string>& args) {
     auto it = scripts().find(std::string(name));
     if (it == scripts().end()) throw std::logic_error("unknown Redis script " + std::string(name));
@@ -311,13 +311,24 @@ Reply Redis::eval_script(std::string_view name, const std::vector<std::string>& 
     cmd.add(static_cast<std::int64_t>(keys.size()));
     for (const auto& k : keys) cmd.add(k);
     for (const auto& a : args) cmd.add(a);
+    return cmd;
+}
+
+bool is_noscript(const Reply& r) {
+    return r.is_error() && r.str().substr(0, 8) == "NOSCRIPT";
+}
+
+Reply Redis::eval_script(std::string_view name, const std::vector<std::string>& keys,
+                         const std::vector<std::string>& args) {
+    auto it = scripts().find(std::string(name));
+    RedisArgs cmd = script_command(name, keys, args);
     Reply r = retry_stale([&] {
         ensure();
         append(cmd);
         return read_one();
     });
     if (r.is_error() && is_outage_reply(r.str())) throw Error::unavailable("redis");
-    if (r.is_error() && r.str().substr(0, 8) == "NOSCRIPT") {
+    if (is_noscript(r)) {
         command(RedisArgs{"SCRIPT", "LOAD", it->second.source});
         append(cmd);
         r = read_one();

@@ -129,5 +129,12 @@ class Redis {
 void load_scripts(const std::string& dir);
 // The SHA1 of a loaded script (tests, admin).
 std::string script_sha(std::string_view name);
+// The EVALSHA command of a loaded script, to send with Redis::pipeline() in
+// one round trip with other commands. A reply for which is_noscript() holds
+// means Redis did not run it (its script cache was flushed): run it again
+// with Redis::eval_script(), which reloads it.
+RedisArgs script_command(std::string_view name, const std::vector<std::string>& keys,
+                         const std::vector<std::string>& args);
+bool is_noscript(const Reply& r);
 
 }  // namespace bazaar

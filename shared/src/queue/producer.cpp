@@ -51,20 +51,28 @@ void remember_queue(Redis& redis, const std::string& queue) {
     known.insert(queue);
 }
 
+std::vector<std::string> add_keys(const QueueKeys& k) {
+    return {k.seq, k.wait, k.delayed, k.marker, k.waitdeps, k.failed, k.dlq, k.repeat};
+}
+
+std::vector<std::string> add_args(const QueueKeys& k, const NewJob* jobs, std::size_t n,
+                                  std::string_view repeat_key, std::int64_t repeat_tick) {
+    std::vector<std::string> args{k.prefix, std::string(repeat_key), std::to_string(repeat_tick),
+                                  std::to_string(n)};
+    args.reserve(4 + n * 12);
+    for (std::size_t i = 0; i < n; ++i) append_job_args(args, jobs[i]);
+    return args;
+}
+
 // One queue_add call; returns the ids in order, or none when a repeat guard
 // refused it.
 std::vector<std::string> run_add(Redis& redis, const QueueKeys& k, const NewJob* jobs,
                                  std::size_t n, std::string_view repeat_key,
                                  std::int64_t repeat_tick) {
-    std::vector<std::string> args{k.prefix, std::string(repeat_key), std::to_string(repeat_tick),
-                                  std::to_string(n)};
-    args.reserve(4 + n * 12);
-    for (std::size_t i = 0; i < n; ++i) append_job_args(args, jobs[i]);
+    auto args = add_args(k, jobs, n, repeat_key, repeat_tick);
     Reply r;
     try {
-        r = redis.eval_script(
-            "queue_add",
-            {k.seq, k.wait, k.delayed, k.marker, k.waitdeps, k.failed, k.dlq, k.repeat}, args);
+        r = redis.eval_script("queue_add", add_keys(k), args);
     } catch (const RedisError& e) {
         std::string msg = e.what();
         auto pos = msg.find("unknown dependency ");
@@ -103,6 +111,25 @@ std::vector<std::string> add_bulk(Redis& redis, std::string_view queue,
         ids.insert(ids.end(), part.begin(), part.end());
     }
     return ids;
+}
+
+RedisArgs add_command(Redis& redis, std::string_view queue, const NewJob& job) {
+    validate_queue_name(queue);
+    validate_job(job);
+    QueueKeys k(queue);
+    remember_queue(redis, k.name);
+    return script_command("queue_add", add_keys(k), add_args(k, &job, 1, "", 0));
+}
+
+std::pair<std::string, bool> read_add_reply(Redis& redis, std::string_view queue,
+                                            const Reply& reply) {
+    if (reply.is_error()) throw RedisError(std::string(reply.str()));
+    QueueKeys k(queue);
+    Reply results = reply.at(0);
+    std::pair<std::string, bool> out{std::string(results.at(0).str()),
+                                     results.at(1).integer() == 1};
+    append_events(redis, parse_events(reply.at(1), k.name));
+    return out;
 }
 
 bool add_repeat_tick(Redis& redis, std::string_view queue, std::string_view schedule_key,

@@ -16,6 +16,7 @@
 #include <pqxx/pqxx>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "bazaar/redis.hpp"
@@ -42,7 +43,7 @@ struct JobOptions {
     std::string job_id{};  // empty: generated; an existing id makes add() a no-op
     KeepPolicy remove_on_complete{};
     KeepPolicy remove_on_fail{};
-    std::int64_t timeout_ms = 0;          // 0: the worker's default
+    std::int64_t timeout_ms = 0;            // 0: the worker's default
     std::vector<std::string> depends_on{};  // job ids (same queue) to wait for
 };
 
@@ -58,6 +59,14 @@ struct NewJob {
 std::string add(Redis& redis, std::string_view queue, const NewJob& job);
 std::vector<std::string> add_bulk(Redis& redis, std::string_view queue,
                                   const std::vector<NewJob>& jobs);
+// add() split in two, for a caller that sends the add in one round trip with
+// its own commands (Redis::pipeline): the command (validates; a NOSCRIPT
+// reply means "call add() instead"), then its reply, which appends the
+// job:events entries and returns {job id, true when added, false when the
+// id existed}.
+RedisArgs add_command(Redis& redis, std::string_view queue, const NewJob& job);
+std::pair<std::string, bool> read_add_reply(Redis& redis, std::string_view queue,
+                                            const Reply& reply);
 // Writes the job into the outbox within `tx`; see the header comment. The
 // job gets a generated jobId ("ob-<uuid>") when it has none, so that the
 // relay may deliver it twice without running it twice.

@@ -1,0 +1,259 @@
+// The cart's request side: input rules, the live cart in Redis (lua/cart_*.lua,
+// layout in lua/lib/cart.lua), the book lookup through the read cache, the
+// rebuild from Postgres and the request for a durable write. The design is in
+// bazaar/cart/cart_service.hpp; the job side is cart_persist.cpp.
+#include <charconv>
+
+#include "bazaar/cart/cart_service.hpp"
+#include "bazaar/catalog/cache_scopes.hpp"
+#include "bazaar/catalog/catalog_service.hpp"
+#include "bazaar/events/live_events.hpp"
+#include "bazaar/json_input.hpp"
+#include "bazaar/log.hpp"
+#include "bazaar/queue/producer.hpp"
+
+namespace bazaar::cart {
+
+namespace {
+
+std::string events_key(const std::string& user_id) {
+    return live::stream_key(live::user_room(user_id));
+}
+
+/* ---- input ---- */
+
+bool parse_positive(std::string_view text, std::int64_t& out) {
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return !text.empty() && text.front() != '+' && ec == std::errc() &&
+           p == text.data() + text.size() && out >= 1;
+}
+
+/* ---- the book, through the read cache ---- */
+
+struct CartBook {
+    std::string title;
+    std::int64_t price_cents = 0;
+    std::string currency;
+    std::int64_t stock = 0;
+};
+
+// The same cache entry as GET /api/v1/books/:id without a query (so the two
+// share one body and one invalidation); a 404 is not cached.
+CartBook find_book(Backends& b, std::int64_t id, const cache::Piggyback* piggyback) {
+    catalog::Projection all;
+    cache::Entry entry{catalog::book_scope(id), all.variant(), b.config.cache_ttl_books_s};
+    cache::Options options;
+    options.enabled = b.config.cache_enabled;
+    options.rebuild_wait_ms = b.config.cache_rebuild_wait_ms;
+    auto result = cache::get_or_load(
+        b.redis, entry, options,
+        [&] {
+            auto book = catalog::find_book(b.pg, id, all);
+            if (!book) throw Error::not_found("book");
+            return R"({"success":true,"data":)" + catalog::to_json(*book, all).dump() + "}";
+        },
+        piggyback);
+    auto data = nlohmann::json::parse(result.body).at("data");
+    return {data.at("title").get<std::string>(), data.at("priceCents").get<std::int64_t>(),
+            data.at("currency").get<std::string>(), data.at("stock").get<std::int64_t>()};
+}
+
+/* ---- rebuild from Postgres ---- */
+
+// Loads the durable copy into Redis unless a live cart appeared meanwhile.
+void restore(Backends& b, const std::string& user_id) {
+    std::vector<std::string> args;
+    b.pg.transact([&](pqxx::work& w) {
+        auto head = w.exec_params(
+            "SELECT version, (extract(epoch FROM updated_at) * 1000)::bigint FROM carts "
+            "WHERE user_id = $1",
+            user_id);
+        if (head.empty()) {
+            args = {"0", "0"};
+            return;
+        }
+        args = {head[0][0].as<std::string>(), head[0][1].as<std::string>()};
+        // Deleted books are dropped here: what the client sees never lists them.
+        auto lines = w.exec_params(
+            "SELECT i.book_id, i.quantity, b.title, b.price_cents, b.currency "
+            "FROM cart_items i JOIN books b ON b.id = i.book_id AND b.deleted_at IS NULL "
+            "WHERE i.user_id = $1",
+            user_id);
+        for (const auto& row : lines)
+            for (int c = 0; c < 5; ++c) args.push_back(row[c].as<std::string>());
+    });
+    if (b.redis.eval_script("cart_restore", {cart_key(user_id)}, args).integer() == 1)
+        log::info("cart rebuilt from postgres", {{"userId", user_id}, {"version", args[0]}});
+}
+
+/* ---- changes ---- */
+
+// Makes sure a cart-persist job starts after this change; see the header
+// comment. `added`: the pipelined add of `cart:<user>` created a job.
+void ensure_persist(Backends& b, const std::string& user_id, std::int64_t version, bool need,
+                    bool added) {
+    if (added || !need) return;
+    // `cart:<user>` is held by a job that already read its snapshot (running,
+    // or failed for good): this change needs a job of its own.
+    queue::NewJob job{kPersistJob, {{"userId", user_id}}};
+    job.options = persist_options(user_id);
+    job.options.job_id += ":v" + std::to_string(version);
+    queue::add(b.redis, kPersistQueue, job);
+}
+
+// Runs one change script and, in the same round trip, the add of the user's
+// persist job. Returns the script's reply; {-1} (cart not loaded) is handled
+// here by a rebuild from Postgres and a second try.
+Reply run_change(Backends& b, const std::string& user_id, const std::string& script,
+                 const std::vector<std::string>& args, std::size_t need_at,
+                 std::size_t version_at) {
+    queue::NewJob job{kPersistJob, {{"userId", user_id}}};
+    job.options = persist_options(user_id);
+    RedisArgs add = queue::add_command(b.redis, kPersistQueue, job);
+    std::vector<std::string> keys{cart_key(user_id), events_key(user_id)};
+    for (int attempt = 0;; ++attempt) {
+        auto replies = b.redis.pipeline({script_command(script, keys, args), add});
+        Reply r = replies[0];
+        if (is_noscript(r)) r = b.redis.eval_script(script, keys, args);
+        bool added = false;
+        if (!is_noscript(replies[1]))
+            added = queue::read_add_reply(b.redis, kPersistQueue, replies[1]).second;
+        if (r.is_error()) throw RedisError(std::string(r.str()));
+        std::int64_t code = r.at(0).integer();
+        if (code == -1) {
+            if (attempt > 0) throw Error::unavailable("cart");
+            restore(b, user_id);
+            continue;
+        }
+        if (code == 1)
+            ensure_persist(b, user_id, r.at(version_at).integer(), r.at(need_at).integer() == 1,
+                           added);
+        return r;
+    }
+}
+
+nlohmann::json cart_of(const Reply& r, std::size_t at) {
+    return nlohmann::json::parse(r.at(at).str());
+}
+
+// Lines of books deleted since they were added (the catalog is Postgres).
+std::vector<std::int64_t> deleted_books(Backends& b, const nlohmann::json& cart) {
+    if (cart.at("items").empty()) return {};
+    std::string ids = "{";
+    for (const auto& item : cart.at("items"))
+        ids += (ids.size() > 1 ? "," : "") + item.at("bookId").get<std::string>();
+    ids += "}";
+    std::vector<std::int64_t> out;
+    b.pg.transact([&](pqxx::work& w) {
+        auto rows = w.exec_params(
+            "SELECT x FROM unnest($1::bigint[]) x WHERE NOT EXISTS "
+            "(SELECT 1 FROM books WHERE id = x AND deleted_at IS NULL)",
+            ids);
+        for (const auto& row : rows) out.push_back(row[0].as<std::int64_t>());
+    });
+    return out;
+}
+
+}  // namespace
+
+std::string cart_key(std::string_view user_id) {
+    return "{u:" + std::string(user_id) + "}:cart";
+}
+
+queue::JobOptions persist_options(const std::string& user_id) {
+    queue::JobOptions o;
+    o.job_id = "cart:" + user_id;
+    o.attempts = 8;
+    o.backoff = {queue::Backoff::Type::kExponential, 500};
+    o.remove_on_complete.count = 0;  // a finished job never blocks the next add
+    o.remove_on_fail.age_s = 7 * 86400;
+    o.remove_on_fail.count = 10000;
+    return o;
+}
+
+SetQuantity parse_set_quantity(const nlohmann::json& body) {
+    if (!body.is_object())
+        throw Error(ErrorCode::kValidationFailed, "the body must be a JSON object");
+    JsonInput in(body, {"bookId", "quantity"});
+    SetQuantity out;
+    auto it = body.find("bookId");
+    if (it == body.end()) {
+        in.add_issue("bookId", "is required");
+    } else if (!it->is_string() ||
+               !parse_positive(it->get_ref<const std::string&>(), out.book_id)) {
+        in.add_issue("bookId", "must be a book id string such as \"42\"");
+    }
+    auto q = in.integer("quantity", {.min = 1, .max = kMaxQuantity});
+    in.finish();
+    out.quantity = *q;
+    return out;
+}
+
+std::int64_t parse_book_id(std::string_view text) {
+    std::int64_t id = 0;
+    if (!parse_positive(text, id)) throw Error::validation("bookId", "must be a positive integer");
+    return id;
+}
+
+nlohmann::json get(Backends& b, const std::string& user_id) {
+    std::vector<std::string> keys{cart_key(user_id)};
+    Reply r = b.redis.eval_script("cart_read", keys, {});
+    if (r.is_nil()) {
+        restore(b, user_id);
+        r = b.redis.eval_script("cart_read", keys, {});
+        if (r.is_nil()) throw Error::unavailable("cart");
+    }
+    auto cart = nlohmann::json::parse(r.str());
+    auto gone = deleted_books(b, cart);
+    for (auto id : gone) {
+        try {
+            cart = remove_item(b, user_id, id);
+        } catch (const Error& e) {
+            if (e.code() != ErrorCode::kNotFound) throw;  // another request removed it first
+        }
+    }
+    return cart;
+}
+
+Change set_quantity(Backends& b, const std::string& user_id, const SetQuantity& in,
+                    const cache::Piggyback* piggyback) {
+    CartBook book = find_book(b, in.book_id, piggyback);
+    std::vector<std::string> args{std::to_string(in.book_id),
+                                  std::to_string(in.quantity),
+                                  std::to_string(std::max<std::int64_t>(book.stock, 0)),
+                                  book.title,
+                                  std::to_string(book.price_cents),
+                                  book.currency,
+                                  std::to_string(kMaxQuantity)};
+    Reply r = run_change(b, user_id, "cart_set_quantity", args, 2, 3);
+    switch (r.at(0).integer()) {
+        case 0:
+            throw Error(ErrorCode::kOutOfStock, "the book is out of stock")
+                .with_raw_details(nlohmann::json::array({{{"bookId", std::to_string(in.book_id)},
+                                                          {"requested", in.quantity},
+                                                          {"available", 0}}})
+                                      .dump());
+        case -2:
+            throw Error(ErrorCode::kConflict, "the cart holds books priced in " +
+                                                  std::string(r.at(1).str()) +
+                                                  "; this book is priced in " + book.currency);
+        default:
+            break;
+    }
+    Change c{cart_of(r, 4), {}};
+    std::int64_t granted = r.at(1).integer();
+    if (granted != in.quantity) c.adjusted.push_back({in.book_id, in.quantity, granted});
+    return c;
+}
+
+nlohmann::json remove_item(Backends& b, const std::string& user_id, std::int64_t book_id) {
+    Reply r = run_change(b, user_id, "cart_remove_item", {std::to_string(book_id)}, 1, 2);
+    if (r.at(0).integer() == 0) throw Error::not_found("cart item");
+    return cart_of(r, 3);
+}
+
+nlohmann::json clear(Backends& b, const std::string& user_id) {
+    return cart_of(run_change(b, user_id, "cart_clear", {}, 1, 2), 3);
+}
+
+}  // namespace bazaar::cart
