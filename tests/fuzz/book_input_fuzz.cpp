@@ -23,7 +23,7 @@ void check_text(const std::optional<std::string>& s, std::size_t min, std::size_
     if (!s) return;
     std::size_t n = utf8_length(*s);
     FUZZ_CHECK(n >= min && n <= max, ctx);
-    FUZZ_CHECK(is_clean_text(*s, newlines), ctx);
+    FUZZ_CHECK(is_clean_text(*s, newlines) && fuzz::strict_utf8(*s), ctx);
 }
 
 bool same(const catalog::BookInput& a, const catalog::BookInput& b) {

@@ -57,11 +57,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (q.tag) {
         FUZZ_CHECK(normalize_tag(*q.tag) == *q.tag, ctx);
         FUZZ_CHECK(utf8_length(*q.tag) >= 1 && utf8_length(*q.tag) <= 50, ctx);
-        FUZZ_CHECK(is_clean_text(*q.tag, false), ctx);
+        FUZZ_CHECK(is_clean_text(*q.tag, false) && fuzz::strict_utf8(*q.tag), ctx);
     }
     if (q.q) {
         FUZZ_CHECK(utf8_length(*q.q) >= 3 && utf8_length(*q.q) <= 100, ctx);
-        FUZZ_CHECK(is_clean_text(*q.q, false), ctx);
+        FUZZ_CHECK(is_clean_text(*q.q, false) && fuzz::strict_utf8(*q.q), ctx);
         FUZZ_CHECK(q.q->front() != ' ' && q.q->back() != ' ', ctx);
     }
     if (q.before_id) FUZZ_CHECK(*q.before_id >= 1, ctx);

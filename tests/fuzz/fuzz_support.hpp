@@ -48,6 +48,33 @@ bool accepts(F&& f) {
     }
 }
 
+// Well-formed UTF-8 as RFC 3629 defines it (no overlong forms, no
+// surrogates, nothing above U+10FFFF): what Postgres accepts as text. An
+// independent implementation, to check the parsers' own.
+inline bool strict_utf8(std::string_view s) {
+    for (std::size_t i = 0; i < s.size();) {
+        auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+        unsigned c = b(i);
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        // Continuation bytes after the lead; C0, C1 and F5..FF never lead.
+        std::size_t n = c < 0xC2 ? 0 : c < 0xE0 ? 1 : c < 0xF0 ? 2 : c < 0xF5 ? 3 : 0;
+        if (n == 0 || i + n >= s.size()) return false;
+        unsigned lo = 0x80, hi = 0xBF;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+        if (b(i + 1) < lo || b(i + 1) > hi) return false;
+        for (std::size_t k = 2; k <= n; ++k)
+            if ((b(i + k) & 0xC0) != 0x80) return false;
+        i += n + 1;
+    }
+    return true;
+}
+
 // Lower-case hex of the bytes, for failure messages.
 inline std::string hex(std::string_view s) {
     static const char* digits = "0123456789abcdef";

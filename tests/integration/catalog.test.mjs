@@ -196,6 +196,19 @@ test('SQL and LIKE metacharacters in q and tag are plain text', async () => {
   assert.equal(Number(psql('SELECT count(*) FROM books')), Number(count) + 1);
 });
 
+test('q and tag that are not well-formed UTF-8 are 400, not a database error', async () => {
+  // Percent-decoded bytes: overlong NUL, a UTF-16 surrogate, above U+10FFFF,
+  // a truncated sequence (found by the book_query fuzz target).
+  for (const bytes of ['%C0%80abc', '%ED%A0%80abc', '%F4%90%80%80abc', 'abc%E2%82']) {
+    for (const param of ['q', 'tag']) {
+      const e = assertError(await get(`/api/v1/books?${param}=${bytes}`), 400, 'VALIDATION_FAILED');
+      assert.equal(e.details[0].field, param, `${param}=${bytes}`);
+    }
+  }
+  const res = await get(`/api/v1/books?q=${encodeURIComponent('café €')}`);
+  assert.equal(res.status, 200, res.text);
+});
+
 test('GET /books/:id: 200, 404 for missing or deleted, 400 for a non-numeric id', async () => {
   const book = await createBook();
   const res = await get(`/api/v1/books/${book.id}`);
