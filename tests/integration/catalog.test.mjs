@@ -94,15 +94,44 @@ test('pagination walks the whole catalog exactly once while books are being inse
   assert.ok(pages >= Math.ceil(before.size / 7));
 });
 
-test('last page has nextCursor null', async () => {
-  let cursor = null;
-  let res;
-  do {
-    res = await get(`/api/v1/books?limit=100&fields=id${cursor ? `&cursor=${cursor}` : ''}`);
-    cursor = res.json.meta.nextCursor;
-  } while (cursor);
-  assert.equal(res.json.meta.nextCursor, null);
-  assert.ok(res.json.data.length <= 100);
+test('last page has nextCursor null, and only the last page', async () => {
+  // A tag of its own holds exactly these five books, whatever else the
+  // catalog holds.
+  const tag = `last-page-${Date.now()}`;
+  const created = [];
+  for (let i = 0; i < 5; i++) created.push((await createBook({ tags: [tag] })).id);
+  const newestFirst = created.map(Number).sort((a, b) => b - a).map(String);
+  const walk = async (limit) => {
+    const pages = [];
+    let cursor = null;
+    do {
+      const res = await get(`/api/v1/books?limit=${limit}&fields=id&tag=${tag}${cursor ? `&cursor=${cursor}` : ''}`);
+      assert.equal(res.status, 200, res.text);
+      pages.push(res.json);
+      cursor = res.json.meta.nextCursor;
+      assert.ok(pages.length <= 6, `limit ${limit}: the walk does not end`);
+    } while (cursor);
+    assert.deepEqual(pages.flatMap((p) => p.data.map((b) => b.id)), newestFirst, `limit ${limit}`);
+    return pages;
+  };
+  // 2 + 2 + 1: a cursor on every page but the last.
+  let pages = await walk(2);
+  assert.deepEqual(pages.map((p) => p.data.length), [2, 2, 1]);
+  assert.equal(typeof pages[0].meta.nextCursor, 'string');
+  assert.equal(typeof pages[1].meta.nextCursor, 'string');
+  assert.strictEqual(pages[2].meta.nextCursor, null);
+  // An exactly full last page has no cursor either (no trip to an empty page).
+  pages = await walk(5);
+  assert.deepEqual(pages.map((p) => p.data.length), [5]);
+  assert.strictEqual(pages[0].meta.nextCursor, null);
+  pages = await walk(100);
+  assert.deepEqual(pages.map((p) => p.data.length), [5]);
+  assert.strictEqual(pages[0].meta.nextCursor, null);
+  // 4 + 1.
+  pages = await walk(4);
+  assert.deepEqual(pages.map((p) => p.data.length), [4, 1]);
+  assert.equal(typeof pages[0].meta.nextCursor, 'string');
+  assert.strictEqual(pages[1].meta.nextCursor, null);
 });
 
 test('fields= selects fields plus id; include= embeds tags and images; unknown names are 400', async () => {
@@ -165,6 +194,19 @@ test('SQL and LIKE metacharacters in q and tag are plain text', async () => {
   assert.ok(res.json.data.some((b) => b.id === literal.id));
   for (const b of res.json.data) assert.ok(b.title.toLowerCase().includes('100% _u'), `${b.title} matched a wildcard`);
   assert.equal(Number(psql('SELECT count(*) FROM books')), Number(count) + 1);
+});
+
+test('q and tag that are not well-formed UTF-8 are 400, not a database error', async () => {
+  // Percent-decoded bytes: overlong NUL, a UTF-16 surrogate, above U+10FFFF,
+  // a truncated sequence (found by the book_query fuzz target).
+  for (const bytes of ['%C0%80abc', '%ED%A0%80abc', '%F4%90%80%80abc', 'abc%E2%82']) {
+    for (const param of ['q', 'tag']) {
+      const e = assertError(await get(`/api/v1/books?${param}=${bytes}`), 400, 'VALIDATION_FAILED');
+      assert.equal(e.details[0].field, param, `${param}=${bytes}`);
+    }
+  }
+  const res = await get(`/api/v1/books?q=${encodeURIComponent('café €')}`);
+  assert.equal(res.status, 200, res.text);
 });
 
 test('GET /books/:id: 200, 404 for missing or deleted, 400 for a non-numeric id', async () => {

@@ -11,6 +11,19 @@ namespace {
 Error unauthenticated() {
     return Error(ErrorCode::kUnauthenticated, "the access token is missing, invalid or expired");
 }
+
+// A JWS compact token is base64url segments joined by dots. cpp-jwt 1.4 looks
+// base64 characters up in a table indexed by a plain char, so a byte >= 0x80
+// reads before the table (found by tests/fuzz, auth_input): such bytes must
+// never reach it.
+bool jws_compact_charset(std::string_view token) {
+    for (char c : token) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == '.';
+        if (!ok) return false;
+    }
+    return true;
+}
 }  // namespace
 
 std::string sign_access_token(std::string_view user_id, std::string_view role,
@@ -30,6 +43,7 @@ AccessClaims verify_access_token(std::string_view token, const std::string& key,
     // cpp-jwt checks exp against the wall clock itself; it is checked again
     // below against `now_s` so tests can move time and so a token without
     // exp (which cpp-jwt would accept) is refused.
+    if (!jws_compact_charset(token)) throw unauthenticated();
     std::error_code ec;
     jwt::jwt_object decoded;
     try {
