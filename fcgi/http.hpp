@@ -17,7 +17,7 @@ namespace bazaar::http {
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 // Decodes %XX escapes; with `plus_is_space`, '+' becomes ' ' (query strings).
-// Returns std::nullopt for a malformed escape.
+// Returns std::nullopt for a malformed escape or an escaped NUL (%00).
 std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space);
 // "a=1&b=x%20y" → {{"a","1"},{"b","x y"}}. Malformed escapes → nullopt.
 std::optional<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view q);

@@ -45,15 +45,11 @@ const std::vector<ConfigVar>& config_vars() {
          "a request slower than this is logged even with ACCESS_LOG=errors"},
         {"WS_PORT", "8090", "port bazaar-ws listens on (loopback, behind nginx)"},
         {"WORKER_THREADS", "4", "job threads per queue in each bazaar-worker process"},
-        {"WORKER_QUEUES", "",
-         "comma-separated queues this worker serves (empty: every registered one)"},
-        {"WORKER_QUEUE_CONCURRENCY", "",
-         "per-queue job threads, e.g. email=2,images=1 (overrides)"},
-        {"WORKER_SHUTDOWN_GRACE_MS", "10000",
-         "on SIGTERM, how long running jobs may finish before they are released"},
+        {"WORKER_QUEUES", "", "comma-separated queues this worker serves (empty: every registered one)"},
+        {"WORKER_QUEUE_CONCURRENCY", "", "per-queue job threads, e.g. email=2,images=1 (overrides)"},
+        {"WORKER_SHUTDOWN_GRACE_MS", "10000", "on SIGTERM, how long running jobs may finish before they are released"},
         {"WORKER_OUTBOX_RELAY", "1", "1: this worker relays queued jobs from the Postgres outbox"},
-        {"QUEUE_LEASE_MS", "30000",
-         "lease of a running job; renewed every third of it, taken back when it runs out"},
+        {"QUEUE_LEASE_MS", "30000", "lease of a running job; renewed every third of it, taken back when it runs out"},
         {"QUEUE_MAX_STALLS", "2", "times a job may lose its worker before it fails for good"},
         {"QUEUE_JOB_TIMEOUT_MS", "300000", "default run time limit of a job (timeoutMs overrides)"},
         {"SEED_ADMIN_PASSWORD", "admin-password-1", "password of admin@example.com (bazaar seed)"},
@@ -216,9 +212,8 @@ Config Config::from_map(const std::map<std::string, std::string>& values) {
             if (ec != std::errc() || p != item.data() + item.size()) n = 0;
         }
         if (eq == std::string::npos || eq == 0 || n < 1 || n > 256)
-            throw ConfigError(
-                "WORKER_QUEUE_CONCURRENCY: expected queue=threads pairs (1..256), got '" + item +
-                "'");
+            throw ConfigError("WORKER_QUEUE_CONCURRENCY: expected queue=threads pairs (1..256), got '" +
+                              item + "'");
         c.worker_queue_concurrency[item.substr(0, eq)] = n;
     }
     c.worker_shutdown_grace_ms =

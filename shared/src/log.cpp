@@ -18,14 +18,10 @@ thread_local std::string t_request_id;
 
 const char* level_name(Level l) {
     switch (l) {
-        case Level::kDebug:
-            return "debug";
-        case Level::kInfo:
-            return "info";
-        case Level::kWarn:
-            return "warn";
-        case Level::kError:
-            return "error";
+        case Level::kDebug: return "debug";
+        case Level::kInfo: return "info";
+        case Level::kWarn: return "warn";
+        case Level::kError: return "error";
     }
     return "info";
 }
@@ -44,16 +40,10 @@ void init(std::string process_name, Level min_level) {
     g_min_level = static_cast<int>(min_level);
 }
 
-bool enabled(Level level) {
-    return static_cast<int>(level) >= g_min_level.load();
-}
+bool enabled(Level level) { return static_cast<int>(level) >= g_min_level.load(); }
 
-void set_request_id(std::string id) {
-    t_request_id = std::move(id);
-}
-const std::string& request_id() {
-    return t_request_id;
-}
+void set_request_id(std::string id) { t_request_id = std::move(id); }
+const std::string& request_id() { return t_request_id; }
 
 std::string redact(std::string_view text) {
     // libpq's message: "ERROR:  ...\nDETAIL:  Failing row contains (...)\n
@@ -110,29 +100,13 @@ void write(Level level, std::string_view message, const nlohmann::json* fields) 
     (void)ignored;
 }
 
-void debug(std::string_view m) {
-    write(Level::kDebug, m, nullptr);
-}
-void info(std::string_view m) {
-    write(Level::kInfo, m, nullptr);
-}
-void warn(std::string_view m) {
-    write(Level::kWarn, m, nullptr);
-}
-void error(std::string_view m) {
-    write(Level::kError, m, nullptr);
-}
-void debug(std::string_view m, const nlohmann::json& f) {
-    write(Level::kDebug, m, &f);
-}
-void info(std::string_view m, const nlohmann::json& f) {
-    write(Level::kInfo, m, &f);
-}
-void warn(std::string_view m, const nlohmann::json& f) {
-    write(Level::kWarn, m, &f);
-}
-void error(std::string_view m, const nlohmann::json& f) {
-    write(Level::kError, m, &f);
-}
+void debug(std::string_view m) { write(Level::kDebug, m, nullptr); }
+void info(std::string_view m) { write(Level::kInfo, m, nullptr); }
+void warn(std::string_view m) { write(Level::kWarn, m, nullptr); }
+void error(std::string_view m) { write(Level::kError, m, nullptr); }
+void debug(std::string_view m, const nlohmann::json& f) { write(Level::kDebug, m, &f); }
+void info(std::string_view m, const nlohmann::json& f) { write(Level::kInfo, m, &f); }
+void warn(std::string_view m, const nlohmann::json& f) { write(Level::kWarn, m, &f); }
+void error(std::string_view m, const nlohmann::json& f) { write(Level::kError, m, &f); }
 
 }  // namespace bazaar::log

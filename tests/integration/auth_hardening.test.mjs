@@ -92,6 +92,10 @@ test('NUL and control characters are 400 in every string field of every body, an
   const book = { title: 'T\u0000', author: 'A', priceCents: 1, stock: 1, tags: ['ok', 'b\u0000d'] };
   e = assertError(await post('/api/v1/books', book, { token: admin.accessToken }), 400, 'VALIDATION_FAILED');
   assert.deepEqual(e.details.map((d) => d.field).sort(), ['tags[1]', 'title']);
+  // URLs too: an escaped NUL in a query is 400, never cut short (in a path
+  // nginx refuses it before us).
+  assertError(await get('/api/v1/books?q=abc%00def'), 400, 'VALIDATION_FAILED');
+  assertError(await get('/api/v1/books?tag=a%00b'), 400, 'VALIDATION_FAILED');
   // The account is untouched.
   assert.equal((await login(u.email, u.password)).user.id, u.user.id);
 });

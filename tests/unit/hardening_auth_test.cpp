@@ -19,6 +19,7 @@
 #include "bazaar/ratelimit/local_limiter.hpp"
 #include "bazaar/users/user_service.hpp"
 #include "bazaar/uuid.hpp"
+#include "http.hpp"
 
 using namespace bazaar;
 
@@ -121,6 +122,15 @@ TEST(JsonInputText, OnlyMultilineFieldsTakeNewlines) {
 TEST(JsonInputText, RoutesWithoutABodyRefuseAnyField) {
     EXPECT_NO_THROW(JsonInput::require_no_fields(nlohmann::json::object()));
     EXPECT_THROW(JsonInput::require_no_fields(nlohmann::json{{"x", 1}}), Error);
+}
+
+TEST(UrlText, EscapedNulIsRefusedInPathsAndQueries) {
+    EXPECT_FALSE(http::percent_decode("user1%00junk", false));
+    EXPECT_FALSE(http::parse_query("q=abc%00def"));
+    EXPECT_FALSE(http::parse_query("a%00=1"));
+    EXPECT_EQ(*http::percent_decode("a%01b", false),
+              "a\x01"
+              "b");  // other controls: the field rules
 }
 
 /* ---- currency ---- */
