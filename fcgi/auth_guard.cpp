@@ -1,6 +1,7 @@
 #include "auth_guard.hpp"
 
 #include "bazaar/auth/jwt.hpp"
+#include "bazaar/auth/session_stamp.hpp"
 #include "bazaar/error.hpp"
 #include "bazaar/time.hpp"
 
@@ -23,17 +24,34 @@ std::optional<std::string> presented_token(Request& req) {
     return std::nullopt;
 }
 
-Principal verify(const std::string& token, Backends& b) {
+Principal verify(Request& req, const std::string& token, Backends& b) {
     auto claims = auth::verify_access_token(token, b.config.jwt_secret, now_ms() / 1000);
+    auto& st = req.session_stamp;
+    if (st.user_id != claims.user_id)
+        auth::require_current_session(b.redis, claims);  // nothing fetched it: one GET
+    else if (st.loaded)
+        auth::check_not_before(claims, st.not_before_ms);
+    else
+        st.deferred_issued_at_ms = claims.issued_at_ms;  // checked when the reply arrives
     return Principal{std::move(claims.user_id), std::move(claims.role)};
 }
 
 }  // namespace
 
+std::optional<auth::AccessClaims> presented_claims(Request& req, Backends& b) {
+    try {
+        auto token = presented_token(req);
+        if (!token) return std::nullopt;
+        return auth::verify_access_token(*token, b.config.jwt_secret, now_ms() / 1000);
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
 Principal require_user(Request& req, Backends& b) {
     auto token = presented_token(req);
     if (!token) throw Error(ErrorCode::kUnauthenticated, "authentication required");
-    return verify(*token, b);
+    return verify(req, *token, b);
 }
 
 Principal require_admin(Request& req, Backends& b) {
@@ -45,7 +63,7 @@ Principal require_admin(Request& req, Backends& b) {
 std::optional<Principal> optional_user(Request& req, Backends& b) {
     auto token = presented_token(req);
     if (!token) return std::nullopt;
-    return verify(*token, b);
+    return verify(req, *token, b);
 }
 
 }  // namespace bazaar::http

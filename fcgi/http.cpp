@@ -34,7 +34,9 @@ std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space
         if (c == '%') {
             if (i + 2 >= s.size()) return std::nullopt;
             int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
-            if (hi < 0 || lo < 0) return std::nullopt;
+            // %00 too: a NUL ends the value for libpq and every C string
+            // below us, so what was checked would not be what is used.
+            if (hi < 0 || lo < 0 || hi * 16 + lo == 0) return std::nullopt;
             out += static_cast<char>(hi * 16 + lo);
             i += 2;
         } else if (c == '+' && plus_is_space) {

@@ -4,6 +4,7 @@
 // bodies with their content-type and size rules) lives here, once.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -16,7 +17,7 @@ namespace bazaar::http {
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 // Decodes %XX escapes; with `plus_is_space`, '+' becomes ' ' (query strings).
-// Returns std::nullopt for a malformed escape.
+// Returns std::nullopt for a malformed escape or an escaped NUL (%00).
 std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space);
 // "a=1&b=x%20y" → {{"a","1"},{"b","x y"}}. Malformed escapes → nullopt.
 std::optional<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view q);
@@ -24,7 +25,7 @@ std::optional<std::vector<std::pair<std::string, std::string>>> parse_query(std:
 std::optional<std::string> cookie_value(std::string_view header, std::string_view name);
 
 class Request {
-public:
+  public:
     std::string method;
     std::string path;  // decoded, without the query string
     std::vector<std::pair<std::string, std::string>> query;
@@ -37,6 +38,18 @@ public:
     // the duration of the request.
     char** env = nullptr;
 
+    // The "not before" stamp of the token's user (auth/session_stamp.hpp),
+    // fetched in the request's rate-limit/cache round trip (rate_limit.cpp)
+    // so that require_user needs no round trip of its own (auth_guard.cpp).
+    struct SessionStamp {
+        std::string user_id;  // whose stamp the round trip fetches; empty: none
+        bool loaded = false;  // the reply arrived (Redis down: loaded, no stamp)
+        std::optional<std::int64_t> not_before_ms;
+        // Set when require_user ran before the round trip (cached reads): the
+        // token's issue time, checked when the reply arrives.
+        std::optional<std::int64_t> deferred_issued_at_ms;
+    } session_stamp;
+
     // A request header by its HTTP name ("Authorization", "Idempotency-Key").
     std::optional<std::string_view> header(std::string_view name) const;
     std::optional<std::string_view> query_param(std::string_view name) const;
@@ -48,7 +61,7 @@ public:
     // 400 MALFORMED_JSON when it does not parse or is not an object.
     const nlohmann::json& json();
 
-private:
+  private:
     std::optional<nlohmann::json> json_;
 };
 

@@ -10,6 +10,15 @@
 // to the read cache instead (RateCheck::piggyback), which sends it in the
 // same round trip as the cache lookup, so a hit costs one round trip in all;
 // a read that never reached its lookup (a 400 before it) is checked after.
+//
+// The same round trip carries the GET of the token user's "not before"
+// stamp (auth/session_stamp.hpp) whenever a validly signed token came with
+// the request, exempt client or not, so authentication costs no round trip
+// of its own (auth_guard.cpp reads Request::session_stamp).
+//
+// Redis down: kApi fails open; kAuth (credential routes) falls back to a
+// per-process limiter (ratelimit/local_limiter.hpp), so password guessing is
+// never unlimited.
 #pragma once
 
 #include <optional>
@@ -39,12 +48,16 @@ class RateCheck {
 
   private:
     void settle(std::optional<ratelimit::Decision> d);
+    void on_replies(const std::vector<Reply>& replies);
 
     Backends& b_;
+    Request& req_;
+    RateClass cls_;
     ratelimit::Policy policy_;
     std::string identity_;
     bool exempt_ = false;
     bool checked_ = false;
+    bool has_stamp_ = false;  // the last command is the stamp GET
     std::optional<ratelimit::Decision> decision_;
     cache::Piggyback piggyback_;
 };

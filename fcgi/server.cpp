@@ -139,8 +139,9 @@ void Server::thread_main(int listen_fd) {
         auto path = percent_decode(raw_path, false);
         auto query = parse_query(raw_query);
         if (!path || !query) {
-            resp = error_response(
-                Error(ErrorCode::kValidationFailed, "the URL has a malformed percent-escape"));
+            resp =
+                error_response(Error(ErrorCode::kValidationFailed,
+                                     "the URL has a malformed percent-escape or an escaped NUL"));
         } else {
             req.path = std::move(*path);
             req.query = std::move(*query);

@@ -188,7 +188,8 @@ void QueueRunner::run_one(Backends& backends, const queue::TakenJob& job,
             f.payload = "job data is not JSON";
         } catch (const std::exception& e) {
             f.outcome = queue::Finish::Outcome::kFail;
-            f.payload = *e.what() ? e.what() : "handler failed";
+            // Shown to admins: no SQL DETAIL (row contents) in it.
+            f.payload = *e.what() ? log::redact(e.what()) : "handler failed";
         } catch (...) {
             f.outcome = queue::Finish::Outcome::kFail;
             f.payload = "handler threw a non-standard exception";

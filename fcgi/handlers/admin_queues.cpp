@@ -5,6 +5,7 @@
 #include "../auth_guard.hpp"
 #include "../rate_limit.hpp"
 #include "bazaar/error.hpp"
+#include "bazaar/json_input.hpp"
 #include "bazaar/queue/admin.hpp"
 #include "bazaar/queue/events.hpp"
 #include "bazaar/queue/outbox_relay.hpp"
@@ -62,6 +63,7 @@ Response get_job(Request& req, Backends& b) {
 
 Response retry_job(Request& req, Backends& b) {
     require_admin(req, b);
+    if (!req.body.empty()) JsonInput::require_no_fields(req.json());  // takes no body
     std::string name = queue_param(req, b);
     queue::retry_job(b.redis, name, req.param("id"));
     return Response::ok(queue::get_job(b.redis, name, req.param("id")).value_or(nullptr));
@@ -69,12 +71,14 @@ Response retry_job(Request& req, Backends& b) {
 
 Response retry_failed(Request& req, Backends& b) {
     require_admin(req, b);
+    if (!req.body.empty()) JsonInput::require_no_fields(req.json());  // takes no body
     std::string name = queue_param(req, b);
     return Response::ok({{"retried", queue::retry_failed(b.redis, name)}});
 }
 
 Response pause(Request& req, Backends& b, bool paused) {
     require_admin(req, b);
+    if (!req.body.empty()) JsonInput::require_no_fields(req.json());  // takes no body
     std::string name = queue_param(req, b);
     queue::set_paused(b.redis, name, paused);
     return Response::ok(queue::counts_json(name, queue::counts(b.redis, name)));

@@ -33,17 +33,18 @@ Response session_response(Backends& b, const auth::Session& s, int status) {
 
 Response register_user(Request& req, Backends& b) {
     JsonInput in(req.json(), {"email", "username", "password"});
-    auto email = in.string("email", {.min = 3, .max = 254});
-    auto username = in.string("username", {.min = 1, .max = 64});
-    auto password = in.string("password", {.min = 8, .max = 128});
+    auto email = in.string("email", users::kEmailRule);
+    auto username = in.string("username", users::kUsernameRule);
+    auto password = in.string("password", users::kPasswordRule);
     in.finish();
     return session_response(b, auth::register_user(b, *email, *username, *password), 201);
 }
 
 Response login(Request& req, Backends& b) {
     JsonInput in(req.json(), {"email", "password"});
-    auto email = in.string("email", {.min = 1, .max = 254});
-    auto password = in.string("password", {.min = 1, .max = 1024});
+    // Lengths only bound the work here; a wrong one is just a wrong password.
+    auto email = in.string("email", {.min = 1, .max = users::kEmailRule.max});
+    auto password = in.string("password", {.min = 1, .max = users::kPasswordRule.max});
     in.finish();
     return session_response(b, auth::login(b, *email, *password), 200);
 }
@@ -57,6 +58,7 @@ Response refresh(Request& req, Backends& b) {
 
 Response logout(Request& req, Backends& b) {
     Principal p = require_user(req, b);
+    if (!req.body.empty()) JsonInput::require_no_fields(req.json());
     auth::logout(b, p.user_id);
     Response r = Response::no_content();
     r.header("Set-Cookie", access_cookie(b.config, "", 0));
@@ -71,7 +73,8 @@ Response get_profile(Request& req, Backends& b, RateCheck& check) {
         [&] {
             auto user =
                 b.pg.transact([&](pqxx::work& w) { return users::find_by_id(w, p.user_id); });
-            if (!user) throw Error::not_found("user");
+            // A validly signed token of a user that no longer exists.
+            if (!user) throw Error(ErrorCode::kUnauthenticated, "the token's user does not exist");
             return Response::ok(users::to_json(*user)).body;
         },
         check);
@@ -83,7 +86,7 @@ Response get_profile(Request& req, Backends& b, RateCheck& check) {
 Response patch_profile(Request& req, Backends& b) {
     Principal p = require_user(req, b);
     JsonInput in(req.json(), {"username"});
-    auto username = in.string("username", {.min = 1, .max = 64});
+    auto username = in.string("username", users::kUsernameRule);
     in.finish();
     users::User updated;
     cache::around_write(b.redis, {catalog::profile_scope(p.user_id)},
@@ -93,7 +96,7 @@ Response patch_profile(Request& req, Backends& b) {
 
 Response reset_request(Request& req, Backends& b) {
     JsonInput in(req.json(), {"email"});
-    auto email = in.string("email", {.min = 3, .max = 254});
+    auto email = in.string("email", users::kEmailRule);
     in.finish();
     auth::request_password_reset(b, *email);
     return Response::ok(
@@ -103,7 +106,7 @@ Response reset_request(Request& req, Backends& b) {
 Response reset_confirm(Request& req, Backends& b) {
     JsonInput in(req.json(), {"token", "newPassword"});
     auto token = in.string("token", {.min = 1, .max = 256});
-    auto password = in.string("newPassword", {.min = 8, .max = 128});
+    auto password = in.string("newPassword", users::kPasswordRule);
     in.finish();
     auth::confirm_password_reset(b, *token, *password);
     return Response::no_content();

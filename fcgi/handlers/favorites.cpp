@@ -3,6 +3,7 @@
 #include "../auth_guard.hpp"
 #include "../rate_limit.hpp"
 #include "bazaar/catalog/catalog_service.hpp"
+#include "bazaar/json_input.hpp"
 
 namespace bazaar::http {
 
@@ -10,12 +11,14 @@ namespace {
 
 Response add_favorite(Request& req, Backends& b) {
     Principal p = require_user(req, b);
+    if (!req.body.empty()) JsonInput::require_no_fields(req.json());
     catalog::add_favorite(b, p.user_id, catalog::parse_id(req.param("id")));
     return Response::no_content();
 }
 
 Response remove_favorite(Request& req, Backends& b) {
     Principal p = require_user(req, b);
+    if (!req.body.empty()) JsonInput::require_no_fields(req.json());
     catalog::remove_favorite(b, p.user_id, catalog::parse_id(req.param("id")));
     return Response::no_content();
 }

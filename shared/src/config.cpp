@@ -9,8 +9,13 @@
 namespace bazaar {
 
 namespace {
-// Lets `scripts/stack up` work out of the box; production refuses it.
-constexpr const char* kDevJwtSecret = "dev-only-jwt-secret-never-use-in-production-0123456789";
+// The placeholder .env.example shows: long enough to parse, refused by
+// every process (require_private_jwt_secret), so the documented value can
+// never sign a token. scripts/stack generates the real one.
+constexpr const char* kJwtSecretPlaceholder =
+    "replace-me-scripts-stack-generates-a-random-secret-per-installation";
+// What .env.example shipped before: public in the history, so refused too.
+constexpr const char* kOldDevJwtSecret = "dev-only-jwt-secret-never-use-in-production-0123456789";
 constexpr std::size_t kMinJwtSecretBytes = 32;
 }  // namespace
 
@@ -70,11 +75,14 @@ const std::vector<ConfigVar>& config_vars() {
          "times the relay tries an outbox job the queue refuses before setting it aside"},
         {"SEED_ADMIN_PASSWORD", "admin-password-1", "password of admin@example.com (bazaar seed)"},
         {"SEED_USER_PASSWORD", "user-password-1", "password of user1..5@example.com (bazaar seed)"},
-        {"JWT_SECRET", kDevJwtSecret,
-         "HS256 key of access tokens, at least 32 bytes; the default is for development only "
-         "and is refused when APP_ENV=production"},
+        {"JWT_SECRET", kJwtSecretPlaceholder,
+         "HS256 key of access tokens, at least 32 bytes; the placeholder is refused: "
+         "scripts/stack generates one into $BAZAAR_VAR_DIR/secrets/jwt_secret"},
         {"JWT_TTL_S", "900", "lifetime of an access token in seconds"},
         {"REFRESH_TTL_S", "604800", "lifetime of a refresh token in seconds (7 days)"},
+        {"REFRESH_REUSE_WINDOW_S", "10",
+         "a spent refresh token presented again within this many seconds (a retry after a "
+         "lost response) gets the same new pair instead of revoking the family; 0: never"},
         {"LOGIN_CONCURRENCY", "1",
          "argon2id hashes/verifications running at once per fcgi process (64 MiB, ~0.1 s each)"},
         {"LOGIN_QUEUE", "4",
@@ -280,10 +288,10 @@ Config Config::from_map(const std::map<std::string, std::string>& values) {
     if (c.jwt_secret.size() < kMinJwtSecretBytes)
         throw ConfigError("JWT_SECRET: must be at least 32 bytes, got " +
                           std::to_string(c.jwt_secret.size()));
-    if (c.app_env == "production" && c.jwt_secret == kDevJwtSecret)
-        throw ConfigError("JWT_SECRET: the development default must not be used in production");
+    if (c.app_env == "production") require_private_jwt_secret(c);
     c.jwt_ttl_s = static_cast<int>(r.integer("JWT_TTL_S", 10, 86400));
     c.refresh_ttl_s = static_cast<int>(r.integer("REFRESH_TTL_S", 60, 90L * 86400));
+    c.refresh_reuse_window_s = static_cast<int>(r.integer("REFRESH_REUSE_WINDOW_S", 0, 300));
     c.login_concurrency = static_cast<int>(r.integer("LOGIN_CONCURRENCY", 1, 64));
     c.login_queue = static_cast<int>(r.integer("LOGIN_QUEUE", 0, 1024));
     c.login_wait_ms = static_cast<int>(r.integer("LOGIN_WAIT_MS", 0, 60000));
@@ -326,7 +334,20 @@ Config Config::load(const std::string& env_file) {
     for (const auto& v : config_vars()) {
         if (const char* e = std::getenv(v.name)) values[v.name] = e;
     }
-    return from_map(values);
+    Config c = from_map(values);
+    require_private_jwt_secret(c);
+    return c;
+}
+
+bool is_published_jwt_secret(const std::string& secret) {
+    return secret == kJwtSecretPlaceholder || secret == kOldDevJwtSecret;
+}
+
+void require_private_jwt_secret(const Config& c) {
+    if (is_published_jwt_secret(c.jwt_secret))
+        throw ConfigError(
+            "JWT_SECRET: the value published in .env.example would let anyone sign tokens; "
+            "set a private one (scripts/stack generates $BAZAAR_VAR_DIR/secrets/jwt_secret)");
 }
 
 std::string Config::pg_conninfo() const {

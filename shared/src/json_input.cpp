@@ -10,9 +10,66 @@ std::size_t utf8_length(std::string_view s) {
     return n;
 }
 
+namespace {
+
+// Decodes the code point at s[i] (well-formed UTF-8 assumed: JSON bodies are
+// validated by the parser) and advances i; -1 for a malformed sequence.
+long next_code_point(std::string_view s, std::size_t& i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    int extra = c < 0x80             ? 0
+                : (c & 0xE0) == 0xC0 ? 1
+                : (c & 0xF0) == 0xE0 ? 2
+                : (c & 0xF8) == 0xF0 ? 3
+                                     : -1;
+    if (extra < 0 || i + static_cast<std::size_t>(extra) >= s.size()) {
+        ++i;
+        return -1;
+    }
+    long cp = extra == 0 ? c : c & (0x3F >> extra);
+    for (int k = 1; k <= extra; ++k) {
+        auto cc = static_cast<unsigned char>(s[i + k]);
+        if ((cc & 0xC0) != 0x80) {
+            ++i;
+            return -1;
+        }
+        cp = (cp << 6) | (cc & 0x3F);
+    }
+    i += static_cast<std::size_t>(extra) + 1;
+    return cp;
+}
+
+bool is_format_control(long cp) {
+    return cp == 0x00AD || cp == 0x061C || cp == 0x180E || (cp >= 0x200B && cp <= 0x200F) ||
+           (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2060 && cp <= 0x2064) ||
+           (cp >= 0x2066 && cp <= 0x206F) || cp == 0xFEFF || (cp >= 0xFFF9 && cp <= 0xFFFB);
+}
+
+bool is_space(long cp) {
+    return cp == ' ' || (cp >= 0x09 && cp <= 0x0D) || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+           (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+           cp == 0x205F || cp == 0x3000;
+}
+
+}  // namespace
+
+bool has_format_controls(std::string_view s) {
+    for (std::size_t i = 0; i < s.size();)
+        if (is_format_control(next_code_point(s, i))) return true;
+    return false;
+}
+
+bool is_blank(std::string_view s) {
+    for (std::size_t i = 0; i < s.size();)
+        if (!is_space(next_code_point(s, i))) return false;
+    return true;
+}
+
 bool is_clean_text(std::string_view s, bool allow_newlines) {
     for (std::size_t i = 0; i < s.size();) {
         auto c = static_cast<unsigned char>(s[i]);
+        // C1 controls (U+0080..U+009F) are two bytes: C2 80..C2 9F.
+        if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) < 0xA0)
+            return false;
         if (c < 0x80) {
             if (c == 0x7f ||
                 (c < 0x20 && !(allow_newlines && (c == '\n' || c == '\t' || c == '\r'))))
@@ -57,6 +114,11 @@ JsonInput::JsonInput(const nlohmann::json& body, std::initializer_list<std::stri
     }
 }
 
+void JsonInput::require_no_fields(const nlohmann::json& body) {
+    JsonInput in(body, {});
+    in.finish();
+}
+
 bool JsonInput::has(std::string_view field) const {
     return body_.contains(std::string(field));
 }
@@ -80,6 +142,10 @@ std::optional<std::string> JsonInput::string(std::string_view field, StringRule 
     if (n < rule.min || n > rule.max) {
         add_issue(std::string(field), "must be " + std::to_string(rule.min) + " to " +
                                           std::to_string(rule.max) + " characters");
+        return std::nullopt;
+    }
+    if (!is_clean_text(s, rule.multiline)) {
+        add_issue(std::string(field), "must not contain control characters");
         return std::nullopt;
     }
     return s;
@@ -142,6 +208,10 @@ std::optional<std::vector<std::string>> JsonInput::string_array(std::string_view
         if (n < item.min || n > item.max) {
             add_issue(name, "must be " + std::to_string(item.min) + " to " +
                                 std::to_string(item.max) + " characters");
+            return std::nullopt;
+        }
+        if (!is_clean_text(e.get_ref<const std::string&>(), item.multiline)) {
+            add_issue(name, "must not contain control characters");
             return std::nullopt;
         }
         out.push_back(e.get<std::string>());

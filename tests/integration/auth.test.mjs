@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { request, get, post, assertError, waitFor, redisCli } from '../lib/client.mjs';
+import crypto from 'node:crypto';
+import { request, get, post, assertError, waitFor, redisCli, psql } from '../lib/client.mjs';
 import {
   login, loginAdmin, loginUser, registerUser, uniqueEmail, signJwt, decodeJwt, DEV_JWT_SECRET,
 } from '../lib/auth_helpers.mjs';
@@ -98,6 +99,7 @@ test('refresh tokens are stored hashed with a 7-day TTL; garbage tokens are 401'
   const keys = redisCli('--scan', '--pattern', `{rt:${u.user.id}}:t:*`).split('\n').filter(Boolean);
   assert.equal(keys.length, 1);
   assert.ok(!keys[0].includes(u.refreshToken.split('.')[1]), 'the raw token is not the key');
+  assert.equal(keys[0], `{rt:${u.user.id}}:t:${crypto.createHash('sha256').update(u.refreshToken).digest('hex')}`);
   const ttl = Number(redisCli('TTL', keys[0]));
   assert.ok(ttl > 6 * 86400 && ttl <= 7 * 86400, `ttl ${ttl}`);
   for (const bad of ['x', `${u.user.id}.${'0'.repeat(64)}`, `00000000-0000-0000-0000-000000000000.${'a'.repeat(64)}`]) {
@@ -217,7 +219,7 @@ test('password reset: 202 for any email, one-time token by email, new password w
   assert.deepEqual(Object.keys(res.json.data), Object.keys(unknown.json.data), 'same answer either way');
   let mail;
   await waitFor('reset email', () => (mail = findMail(u.email, 'password_reset')));
-  const token = mail.match(/\n {4}([0-9a-f]{64})\r\n/)[1];
+  const token = mail.match(/\n {4}([0-9a-f-]{36}\.[0-9a-f]{64})\r\n/)[1];
 
   // A bad new password is refused without spending the token.
   let e = assertError(await post('/api/v1/auth/password-reset/confirm', { token, newPassword: 'short' }), 400, 'VALIDATION_FAILED');
@@ -236,8 +238,25 @@ test('password reset: 202 for any email, one-time token by email, new password w
 test('password reset tokens live one hour and are stored hashed', async () => {
   const u = await registerUser('resetttl');
   await post('/api/v1/auth/password-reset/request', { email: u.email });
-  const keys = redisCli('--scan', '--pattern', 'pwreset:*').split('\n').filter(Boolean);
-  assert.ok(keys.length >= 1);
-  const ttls = keys.map((k) => Number(redisCli('TTL', k)));
-  assert.ok(ttls.some((t) => t > 3500 && t <= 3600), `ttls ${ttls}`);
+  let mail;
+  await waitFor('reset email', () => (mail = findMail(u.email, 'password_reset')));
+  const token = mail.match(/\n {4}([0-9a-f-]{36}\.[0-9a-f]{64})\r\n/)[1];
+  const key = `{rt:${u.user.id}}:pwreset`;
+  // The hash holds the token's SHA-256 only, never the token.
+  assert.deepEqual(redisCli('HKEYS', key).split('\n'), [crypto.createHash('sha256').update(token).digest('hex')]);
+  const ttl = Number(redisCli('TTL', key));
+  assert.ok(ttl > 3500 && ttl <= 3600, `ttl ${ttl}`);
+});
+
+test('passwords are stored as argon2id hashes that verify, never as the password', async () => {
+  const u = await registerUser('stored');
+  const hash = psql(`SELECT password_hash FROM users WHERE id = '${u.user.id}'`);
+  assert.match(hash, /^\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/);
+  assert.ok(!hash.includes(u.password), 'the password is not in the row');
+  // The stored string really is a hash of that password: moved to another
+  // account, it lets the password in there; the other account's old one no longer works.
+  const other = await registerUser('stored2');
+  psql(`UPDATE users SET password_hash = '${hash}' WHERE id = '${other.user.id}'`);
+  assert.equal((await post('/api/v1/auth/login', { email: other.email, password: u.password })).status, 200);
+  assertError(await post('/api/v1/auth/login', { email: other.email, password: 'not-the-password' }), 401, 'UNAUTHENTICATED');
 });

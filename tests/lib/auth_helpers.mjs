@@ -7,8 +7,8 @@ import crypto from 'node:crypto';
 import assert from 'node:assert/strict';
 import { post, PORT } from './client.mjs';
 
-// The development default of JWT_SECRET (.env.example); the test stack runs with it.
-export const DEV_JWT_SECRET = process.env.JWT_SECRET || 'dev-only-jwt-secret-never-use-in-production-0123456789';
+// The secret the test stack signs with: scripts/stack generates it and exports JWT_SECRET.
+export const DEV_JWT_SECRET = process.env.JWT_SECRET;
 
 export async function login(email, password) {
   const res = await post('/api/v1/auth/login', { email, password });

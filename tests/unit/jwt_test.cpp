@@ -40,26 +40,26 @@ void expect_rejected(const std::string& token, std::int64_t now = kNow) {
 }  // namespace
 
 TEST(Jwt, SignedTokenVerifiesWithItsClaims) {
-    auto t = sign_access_token("u-1", "admin", kSecret, kNow, 900);
+    auto t = sign_access_token("0b5c2f1e-7a3d-4e4f-9c1a-2d3e4f5a6b7c", "admin", kSecret, kNow, 900);
     auto c = verify_access_token(t, kSecret, kNow + 10);
-    EXPECT_EQ(c.user_id, "u-1");
+    EXPECT_EQ(c.user_id, "0b5c2f1e-7a3d-4e4f-9c1a-2d3e4f5a6b7c");
     EXPECT_EQ(c.role, "admin");
     EXPECT_EQ(c.issued_at, kNow);
     EXPECT_EQ(c.expires_at, kNow + 900);
 }
 
 TEST(Jwt, ExpiredTokenIsRejectedAtExp) {
-    auto t = sign_access_token("u-1", "user", kSecret, kNow, 900);
+    auto t = sign_access_token("0b5c2f1e-7a3d-4e4f-9c1a-2d3e4f5a6b7c", "user", kSecret, kNow, 900);
     EXPECT_NO_THROW(verify_access_token(t, kSecret, kNow + 899));
     expect_rejected(t, kNow + 900);
 }
 
 TEST(Jwt, WrongSecretAndTamperingAreRejected) {
-    auto t = sign_access_token("u-1", "user", kSecret, kNow, 900);
+    auto t = sign_access_token("0b5c2f1e-7a3d-4e4f-9c1a-2d3e4f5a6b7c", "user", kSecret, kNow, 900);
     EXPECT_THROW(verify_access_token(t, "another-secret-of-at-least-32-bytes!!!", kNow), Error);
     auto dot1 = t.find('.'), dot2 = t.rfind('.');
-    std::string forged_payload =
-        b64(R"({"sub":"u-1","role":"admin","iat":1800000000,"exp":1800000900})");
+    std::string forged_payload = b64(
+        R"({"sub":"0b5c2f1e-7a3d-4e4f-9c1a-2d3e4f5a6b7c","role":"admin","iat":1800000000,"exp":1800000900})");
     expect_rejected(t.substr(0, dot1 + 1) + forged_payload + t.substr(dot2));
     expect_rejected(t.substr(0, dot2 + 1));  // signature stripped
     expect_rejected("garbage");
@@ -67,7 +67,8 @@ TEST(Jwt, WrongSecretAndTamperingAreRejected) {
 }
 
 TEST(Jwt, AlgNoneIsRejected) {
-    std::string payload = b64(R"({"sub":"u-1","role":"admin","iat":1800000000,"exp":1800000900})");
+    std::string payload = b64(
+        R"({"sub":"0b5c2f1e-7a3d-4e4f-9c1a-2d3e4f5a6b7c","role":"admin","iat":1800000000,"exp":1800000900})");
     expect_rejected(b64(R"({"alg":"none","typ":"JWT"})") + "." + payload + ".");
     expect_rejected(b64(R"({"alg":"NONE","typ":"JWT"})") + "." + payload + ".");
 }
@@ -76,12 +77,19 @@ TEST(Jwt, HandSignedTokensAreCheckedForEveryClaim) {
     const std::string hs256 = R"({"alg":"HS256","typ":"JWT"})";
     // The helper is right: a complete token passes.
     EXPECT_NO_THROW(verify_access_token(
-        hand_signed(hs256, R"({"sub":"u-1","role":"user","iat":1800000000,"exp":1800000900})"),
+        hand_signed(
+            hs256,
+            R"({"sub":"0b5c2f1e-7a3d-4e4f-9c1a-2d3e4f5a6b7c","role":"user","iat":1800000000,"exp":1800000900})"),
         kSecret, kNow));
-    expect_rejected(hand_signed(hs256, R"({"sub":"u-1","role":"user","iat":1800000000})"));
-    expect_rejected(hand_signed(hs256, R"({"sub":"u-1","role":"root","exp":1800000900})"));
+    expect_rejected(hand_signed(
+        hs256, R"({"sub":"0b5c2f1e-7a3d-4e4f-9c1a-2d3e4f5a6b7c","role":"user","iat":1800000000})"));
+    expect_rejected(hand_signed(
+        hs256, R"({"sub":"0b5c2f1e-7a3d-4e4f-9c1a-2d3e4f5a6b7c","role":"root","exp":1800000900})"));
     expect_rejected(hand_signed(hs256, R"({"role":"user","exp":1800000900})"));
-    expect_rejected(hand_signed(hs256, R"({"sub":"u-1","role":"user","exp":"1800000900"})"));
-    expect_rejected(hand_signed(R"({"alg":"HS512","typ":"JWT"})",
-                                R"({"sub":"u-1","role":"user","exp":1800000900})"));
+    expect_rejected(hand_signed(
+        hs256,
+        R"({"sub":"0b5c2f1e-7a3d-4e4f-9c1a-2d3e4f5a6b7c","role":"user","exp":"1800000900"})"));
+    expect_rejected(hand_signed(
+        R"({"alg":"HS512","typ":"JWT"})",
+        R"({"sub":"0b5c2f1e-7a3d-4e4f-9c1a-2d3e4f5a6b7c","role":"user","exp":1800000900})"));
 }

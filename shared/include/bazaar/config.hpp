@@ -82,8 +82,9 @@ struct Config {
     std::string jwt_secret;  // >= 32 bytes, checked at load
     int jwt_ttl_s = 0;
     int refresh_ttl_s = 0;
-    int login_concurrency = 0;  // argon2id calls at once, per process
-    int login_queue = 0;        // waiters for a slot, per process
+    int refresh_reuse_window_s = 0;  // a retried refresh within it gets the same new pair
+    int login_concurrency = 0;       // argon2id calls at once, per process
+    int login_queue = 0;             // waiters for a slot, per process
     int login_wait_ms = 0;
 
     // ---- rate limits: `limit` requests per `window_s` seconds
@@ -113,6 +114,8 @@ struct Config {
 
     // Loads `.env` from `env_file` (missing file is fine) and the process
     // environment. Throws ConfigError on the first bad value.
+    // Also refuses a published JWT_SECRET (is_published_jwt_secret) in every
+    // APP_ENV: every process reads its configuration through load().
     static Config load(const std::string& env_file = ".env");
     // Same, from explicit key/value pairs (tests).
     static Config from_map(const std::map<std::string, std::string>& values);
@@ -120,5 +123,13 @@ struct Config {
 
 // Parses KEY=VALUE lines (comments, blank lines, optional quotes, `export `).
 std::map<std::string, std::string> parse_env_file(const std::string& text);
+
+// True for a JWT_SECRET that anyone can read: the placeholder of
+// .env.example and the development default earlier versions shipped there.
+// A token signed with it could be minted by anybody, so no process starts
+// with it; scripts/stack generates a random secret per installation.
+bool is_published_jwt_secret(const std::string& secret);
+// Throws ConfigError (one line naming JWT_SECRET) for a published secret.
+void require_private_jwt_secret(const Config& c);
 
 }  // namespace bazaar

@@ -24,6 +24,11 @@ const std::string& request_id();
 // `fields` must be a JSON object (or null).
 void write(Level level, std::string_view message, const nlohmann::json* fields);
 std::string format_line(Level level, std::string_view message, const nlohmann::json* fields);
+// `text` cut before a Postgres "DETAIL:" / "CONTEXT:" / "Failing row
+// contains" (they quote row contents: hashes, emails). format_line applies
+// it to the message and every string field, so no log line carries them;
+// job errors that admins can read go through it too.
+std::string redact(std::string_view text);
 
 void debug(std::string_view message);
 void info(std::string_view message);

@@ -3,7 +3,9 @@
 #include "bazaar/auth/hashing_gate.hpp"
 #include "bazaar/auth/jwt.hpp"
 #include "bazaar/auth/password.hpp"
+#include "bazaar/auth/password_reset.hpp"
 #include "bazaar/auth/refresh_tokens.hpp"
+#include "bazaar/auth/session_stamp.hpp"
 #include "bazaar/error.hpp"
 #include "bazaar/log.hpp"
 #include "bazaar/mail/mail_jobs.hpp"
@@ -18,14 +20,14 @@ HashingGate& gate(const Config& c) {
     return HashingGate::process(c.login_concurrency, c.login_queue, c.login_wait_ms);
 }
 
-std::int64_t now_s() {
-    return now_ms() / 1000;
+std::string access_token(const Backends& b, const users::User& user) {
+    return sign_access_token_ms(user.id, user.role, b.config.jwt_secret, now_ms(),
+                                b.config.jwt_ttl_s);
 }
 
 Session open_session(Backends& b, users::User user) {
     Session s;
-    s.access_token =
-        sign_access_token(user.id, user.role, b.config.jwt_secret, now_s(), b.config.jwt_ttl_s);
+    s.access_token = access_token(b, user);
     s.refresh_token = issue_refresh_token(b.redis, user.id, b.config.refresh_ttl_s);
     s.user = std::move(user);
     return s;
@@ -44,10 +46,6 @@ const std::string& decoy_hash() {
 }
 
 }  // namespace
-
-std::string password_reset_key(std::string_view token) {
-    return "pwreset:" + sha256_hex(std::string(token));
-}
 
 Session register_user(Backends& b, std::string_view email, std::string_view username,
                       std::string_view password) {
@@ -85,30 +83,39 @@ Session login(Backends& b, std::string_view email, std::string_view password) {
 }
 
 Session refresh(Backends& b, std::string_view refresh_token) {
-    Rotation r = rotate_refresh_token(b.redis, refresh_token, b.config.refresh_ttl_s);
+    RotationPolicy policy{.ttl_s = b.config.refresh_ttl_s,
+                          .reuse_window_s = b.config.refresh_reuse_window_s,
+                          .access_ttl_s = b.config.jwt_ttl_s,
+                          .successor_key = b.config.jwt_secret,
+                          .now_ms = now_ms()};
+    Rotation r = rotate_refresh_token(b.redis, refresh_token, policy);
     if (r.outcome == RotateOutcome::kReused) {
         log::warn("refresh token reused: every session of the user revoked",
                   {{"userId", r.user_id}});
+    } else if (r.outcome == RotateOutcome::kRetry) {
+        log::info("refresh retried within the reuse window: same new token",
+                  {{"userId", r.user_id}});
     }
-    if (r.outcome != RotateOutcome::kOk)
+    if (r.outcome != RotateOutcome::kOk && r.outcome != RotateOutcome::kRetry)
         throw Error(ErrorCode::kUnauthenticated, "the refresh token is invalid or expired");
+    // Rotation has committed in Redis: if this lookup fails (503) or the
+    // response is lost, the client's retry lands in the reuse window.
     auto user = b.pg.transact([&](pqxx::work& w) { return users::find_by_id(w, r.user_id); });
     if (!user) {
-        revoke_refresh_tokens(b.redis, r.user_id);
+        revoke_sessions(b.redis, r.user_id, b.config.jwt_ttl_s);
         throw Error(ErrorCode::kUnauthenticated, "the refresh token is invalid or expired");
     }
     Session s;
     // The role is read again, so a promotion or demotion applies at the
     // next refresh rather than after 7 days.
-    s.access_token =
-        sign_access_token(user->id, user->role, b.config.jwt_secret, now_s(), b.config.jwt_ttl_s);
+    s.access_token = access_token(b, *user);
     s.refresh_token = std::move(r.new_token);
     s.user = std::move(*user);
     return s;
 }
 
 void logout(Backends& b, std::string_view user_id) {
-    revoke_refresh_tokens(b.redis, user_id);
+    revoke_sessions(b.redis, user_id, b.config.jwt_ttl_s);
 }
 
 void request_password_reset(Backends& b, std::string_view email) {
@@ -121,27 +128,21 @@ void request_password_reset(Backends& b, std::string_view email) {
         log::info("password reset requested for a malformed email");
         return;
     }
-    auto user = b.pg.transact([&](pqxx::work& w) { return users::find_by_email(w, e); });
-    if (!user) {
-        log::info("password reset requested for an unknown email");
-        return;
-    }
-    std::string token = random_hex(32);
-    b.redis.command({"SET", password_reset_key(token), user->id, "EX",
-                     std::to_string(b.config.password_reset_ttl_s)});
-    mail::enqueue_password_reset(b.redis, *user, token, b.config.password_reset_ttl_s);
+    // No lookup here: known and unknown addresses cost the same (one
+    // enqueue); the job finds out.
+    mail::enqueue_password_reset(b.redis, e);
 }
 
 void confirm_password_reset(Backends& b, std::string_view token, std::string_view new_password) {
     users::validate_password(new_password, "newPassword");
     std::string hash;
     gate(b.config).run([&] { hash = hash_password(new_password); });
-    // GETDEL: the token is spent by exactly one request even when two race.
-    Reply r = b.redis.command({"GETDEL", password_reset_key(token)});
-    if (r.is_nil()) throw Error::validation("token", "is invalid, expired or already used");
-    std::string user_id(r.str());
-    users::set_password_hash(b.pg, user_id, hash);
-    revoke_refresh_tokens(b.redis, user_id);
+    // One script: exactly one of two racing confirmations spends it, and the
+    // user's other outstanding tokens go with it.
+    auto user_id = spend_password_reset_token(b.redis, token);
+    if (!user_id) throw Error::validation("token", "is invalid, expired or already used");
+    users::set_password_hash(b.pg, *user_id, hash);
+    revoke_sessions(b.redis, *user_id, b.config.jwt_ttl_s);
 }
 
 }  // namespace bazaar::auth

@@ -4,6 +4,7 @@
 #include <jwt/jwt.hpp>
 
 #include "bazaar/error.hpp"
+#include "bazaar/uuid.hpp"
 
 namespace bazaar::auth {
 
@@ -26,15 +27,22 @@ bool jws_compact_charset(std::string_view token) {
 }
 }  // namespace
 
-std::string sign_access_token(std::string_view user_id, std::string_view role,
-                              const std::string& key, std::int64_t now_s, int ttl_s) {
+std::string sign_access_token_ms(std::string_view user_id, std::string_view role,
+                                 const std::string& key, std::int64_t now_ms, int ttl_s) {
     using namespace jwt::params;
+    std::int64_t now_s = now_ms / 1000;
     jwt::jwt_object obj{algorithm("HS256"), secret(key)};
     obj.add_claim("sub", std::string(user_id))
         .add_claim("role", std::string(role))
         .add_claim("iat", now_s)
+        .add_claim("iat_ms", now_ms)
         .add_claim("exp", now_s + ttl_s);
     return obj.signature();
+}
+
+std::string sign_access_token(std::string_view user_id, std::string_view role,
+                              const std::string& key, std::int64_t now_s, int ttl_s) {
+    return sign_access_token_ms(user_id, role, key, now_s * 1000, ttl_s);
 }
 
 AccessClaims verify_access_token(std::string_view token, const std::string& key,
@@ -68,7 +76,14 @@ AccessClaims verify_access_token(std::string_view token, const std::string& key,
     c.role = role->get<std::string>();
     c.expires_at = exp->get<std::int64_t>();
     c.issued_at = iat != payload.end() && iat->is_number_integer() ? iat->get<std::int64_t>() : 0;
-    if (c.user_id.empty() || (c.role != "user" && c.role != "admin")) throw unauthenticated();
+    auto iat_ms = payload.find("iat_ms");
+    c.issued_at_ms = iat_ms != payload.end() && iat_ms->is_number_integer()
+                         ? iat_ms->get<std::int64_t>()
+                         : c.issued_at * 1000;
+    // The subject keys Redis state (stamp, rate limit, cache scope) as a
+    // string: only the canonical form the server issues is accepted.
+    if (!is_canonical_uuid(c.user_id) || (c.role != "user" && c.role != "admin"))
+        throw unauthenticated();
     if (c.expires_at <= now_s) throw unauthenticated();
     return c;
 }

@@ -1,7 +1,11 @@
 #include "bazaar/auth/refresh_tokens.hpp"
 
+#include <openssl/hmac.h>
+
+#include "bazaar/auth/session_stamp.hpp"
 #include "bazaar/migrations.hpp"  // sha256_hex
 #include "bazaar/time.hpp"
+#include "bazaar/uuid.hpp"
 
 namespace bazaar::auth {
 
@@ -14,14 +18,6 @@ bool is_lower_hex(std::string_view s) {
     return true;
 }
 
-bool is_uuid(std::string_view s) {
-    if (s.size() != 36) return false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !is_lower_hex(s.substr(i, 1))) return false;
-    }
-    return true;
-}
 }  // namespace
 
 std::string make_refresh_token(std::string_view user_id) {
@@ -32,7 +28,7 @@ std::optional<std::string> refresh_token_user(std::string_view token) {
     auto dot = token.find('.');
     if (dot == std::string_view::npos) return std::nullopt;
     std::string_view user = token.substr(0, dot), secret = token.substr(dot + 1);
-    if (!is_uuid(user) || secret.size() != 2 * kRandomBytes || !is_lower_hex(secret))
+    if (!is_canonical_uuid(user) || secret.size() != 2 * kRandomBytes || !is_lower_hex(secret))
         return std::nullopt;
     return std::string(user);
 }
@@ -53,19 +49,39 @@ std::string issue_refresh_token(Redis& redis, std::string_view user_id, int ttl_
     return token;
 }
 
-Rotation rotate_refresh_token(Redis& redis, std::string_view presented, int ttl_s) {
+std::string successor_token(std::string_view user_id, std::string_view presented,
+                            const std::string& key) {
+    std::string msg = "refresh-successor:" + std::string(presented);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+         reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), md, &len);
+    static const char* kHex = "0123456789abcdef";
+    std::string out(user_id);
+    out += '.';
+    for (unsigned int i = 0; i < len; ++i) {
+        out += kHex[md[i] >> 4];
+        out += kHex[md[i] & 15];
+    }
+    return out;
+}
+
+Rotation rotate_refresh_token(Redis& redis, std::string_view presented,
+                              const RotationPolicy& policy) {
     Rotation r;
     auto user = refresh_token_user(presented);
     if (!user) return r;
     r.user_id = *user;
-    std::string next = make_refresh_token(*user);
-    Reply reply = redis.eval_script("auth_refresh_rotate",
-                                    {refresh_token_key(*user, presented),
-                                     refresh_generation_key(*user), refresh_token_key(*user, next)},
-                                    {std::to_string(ttl_s)});
+    std::string next = successor_token(*user, presented, policy.successor_key);
+    Reply reply = redis.eval_script(
+        "auth_refresh_rotate",
+        {refresh_token_key(*user, presented), refresh_generation_key(*user),
+         refresh_token_key(*user, next), not_before_key(*user)},
+        {std::to_string(policy.ttl_s), std::to_string(policy.reuse_window_s * 1000LL),
+         std::to_string(policy.now_ms), std::to_string(policy.access_ttl_s)});
     std::string_view s = reply.str();
-    if (s == "ok") {
-        r.outcome = RotateOutcome::kOk;
+    if (s == "ok" || s == "retry") {
+        r.outcome = s == "ok" ? RotateOutcome::kOk : RotateOutcome::kRetry;
         r.new_token = std::move(next);
     } else if (s == "reused") {
         r.outcome = RotateOutcome::kReused;
@@ -73,10 +89,6 @@ Rotation rotate_refresh_token(Redis& redis, std::string_view presented, int ttl_
         r.outcome = RotateOutcome::kRevoked;
     }
     return r;
-}
-
-void revoke_refresh_tokens(Redis& redis, std::string_view user_id) {
-    redis.command({"INCR", refresh_generation_key(user_id)});
 }
 
 }  // namespace bazaar::auth

@@ -1,4 +1,5 @@
 #include "bazaar/catalog/book.hpp"
+#include "bazaar/catalog/currency.hpp"
 
 #include <algorithm>
 
@@ -62,7 +63,8 @@ BookInput parse_book_input(const nlohmann::json& body, bool partial) {
     bool req = !partial;
     b.title = in.string("title", {.min = 1, .max = 300, .required = req});
     b.author = in.string("author", {.min = 1, .max = 200, .required = req});
-    b.description = in.string("description", {.min = 0, .max = 10000, .required = false});
+    b.description =
+        in.string("description", {.min = 0, .max = 10000, .required = false, .multiline = true});
     b.price_cents = in.integer("priceCents", {.min = 0, .max = kMaxPriceCents, .required = req});
     b.currency = in.string("currency", {.min = 3, .max = 3, .required = false});
     b.stock = in.integer("stock", {.min = 0, .max = kMaxStock, .required = req});
@@ -73,9 +75,8 @@ BookInput parse_book_input(const nlohmann::json& body, bool partial) {
         in.add_issue("author", "must be printable text, not blank");
     if (b.description && !is_clean_text(*b.description, true))
         in.add_issue("description", "must be printable text");
-    if (b.currency && !std::all_of(b.currency->begin(), b.currency->end(),
-                                   [](char c) { return c >= 'A' && c <= 'Z'; }))
-        in.add_issue("currency", "must be an ISO 4217 code such as USD");
+    if (b.currency && !is_iso4217_currency(*b.currency))
+        in.add_issue("currency", "must be an ISO 4217 currency code such as USD or EUR");
     if (tags) {
         std::vector<std::string> names;
         for (std::size_t i = 0; i < tags->size(); ++i) {

@@ -342,16 +342,24 @@ void delete_book(Backends& b, std::int64_t id) {
 
 void add_favorite(Backends& b, const std::string& user_id, std::int64_t book_id) {
     cache::around_write(b.redis, {book_scope(book_id), kBooksScope}, [&] {
-        b.pg.transact([&](pqxx::work& w) {
-            if (!book_is_live(w, book_id, false)) throw Error::not_found("book");
-            auto r = w.exec_params(
-                "INSERT INTO favorites (user_id, book_id) VALUES ($1::uuid, $2) "
-                "ON CONFLICT DO NOTHING RETURNING book_id",
-                user_id, book_id);
-            if (!r.empty())
-                w.exec_params("UPDATE books SET favorite_count = favorite_count + 1 WHERE id = $1",
-                              book_id);
-        });
+        try {
+            b.pg.transact([&](pqxx::work& w) {
+                if (!book_is_live(w, book_id, false)) throw Error::not_found("book");
+                auto r = w.exec_params(
+                    "INSERT INTO favorites (user_id, book_id) VALUES ($1::uuid, $2) "
+                    "ON CONFLICT DO NOTHING RETURNING book_id",
+                    user_id, book_id);
+                if (!r.empty())
+                    w.exec_params(
+                        "UPDATE books SET favorite_count = favorite_count + 1 WHERE id = $1",
+                        book_id);
+            });
+        } catch (const pqxx::foreign_key_violation& e) {
+            // A validly signed token whose user no longer exists.
+            if (std::string_view(e.what()).find("favorites_user_id_fkey") == std::string::npos)
+                throw;
+            throw Error(ErrorCode::kUnauthenticated, "the token's user does not exist");
+        }
     });
 }
 

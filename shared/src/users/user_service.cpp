@@ -1,5 +1,8 @@
 #include "bazaar/users/user_service.hpp"
 
+#include <locale.h>
+#include <wctype.h>
+
 #include <nlohmann/json.hpp>
 
 #include "bazaar/auth/password.hpp"
@@ -17,10 +20,61 @@ User from_row(const pqxx::row& r) {
                 r[3].as<std::string>(), r[4].as<std::string>()};
 }
 
-size_t utf8_length(std::string_view s) {
-    size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-    return n;
+// The locale whose towlower Postgres's lower() uses on a C.UTF-8 database.
+// nullptr if the C library lacks it: then only ASCII addresses are accepted,
+// which can never disagree with lower().
+locale_t c_utf8() {
+    static locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
+    return loc;
+}
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+}
+
+// Lower-cases well-formed UTF-8 code point by code point; nullopt when `s`
+// is not well-formed or (without C.UTF-8) not ASCII.
+std::optional<std::string> lower_utf8(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size();) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80) {
+            out += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+            ++i;
+            continue;
+        }
+        int extra = (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
+        if (extra < 0 || i + static_cast<std::size_t>(extra) >= s.size() || !c_utf8())
+            return std::nullopt;
+        std::uint32_t cp = c & (0x3F >> extra);
+        for (int k = 1; k <= extra; ++k) {
+            auto cc = static_cast<unsigned char>(s[i + k]);
+            if ((cc & 0xC0) != 0x80) return std::nullopt;
+            cp = (cp << 6) | (cc & 0x3F);
+        }
+        i += static_cast<std::size_t>(extra) + 1;
+        append_utf8(out, static_cast<std::uint32_t>(towlower_l(static_cast<wint_t>(cp), c_utf8())));
+    }
+    return out;
+}
+
+Error bad_email() {
+    return Error::validation("email", "must be a valid email address");
 }
 }  // namespace
 
@@ -33,26 +87,39 @@ nlohmann::json to_json(const User& u) {
 }
 
 std::string normalize_email(std::string_view email) {
-    std::string e;
-    for (char c : email) e += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    if (!is_clean_text(email, false) || has_format_controls(email)) throw bad_email();
+    auto lowered = lower_utf8(email);
+    if (!lowered) throw bad_email();
+    const std::string& e = *lowered;
+    std::size_t n = utf8_length(e);
     auto at = e.find('@');
-    bool ok = e.size() >= 3 && e.size() <= 254 && at != std::string::npos && at > 0 &&
+    bool ok = n >= kEmailRule.min && n <= kEmailRule.max && at != std::string::npos && at > 0 &&
               at == e.rfind('@') && e.find('.', at) != std::string::npos && e.back() != '.' &&
               e.find_first_of(" \t\r\n<>()[],;:\"\\") == std::string::npos;
-    if (!ok) throw Error::validation("email", "must be a valid email address");
+    if (!ok) throw bad_email();
     return e;
 }
 
 void validate_username(std::string_view username) {
     size_t n = utf8_length(username);
-    if (n < 1 || n > 64) throw Error::validation("username", "must be 1 to 64 characters");
-    for (unsigned char c : username)
-        if (c < 0x20) throw Error::validation("username", "must not contain control characters");
+    if (n < kUsernameRule.min || n > kUsernameRule.max)
+        throw Error::validation("username", "must be " + std::to_string(kUsernameRule.min) +
+                                                " to " + std::to_string(kUsernameRule.max) +
+                                                " characters");
+    if (!is_clean_text(username, false))
+        throw Error::validation("username", "must not contain control characters");
+    if (has_format_controls(username))
+        throw Error::validation("username", "must not contain invisible formatting characters");
+    if (is_blank(username)) throw Error::validation("username", "must not be blank");
 }
 
 void validate_password(std::string_view password, const char* field) {
     size_t n = utf8_length(password);
-    if (n < 8 || n > 128) throw Error::validation(field, "must be 8 to 128 characters");
+    if (n < kPasswordRule.min || n > kPasswordRule.max)
+        throw Error::validation(field, "must be " + std::to_string(kPasswordRule.min) + " to " +
+                                           std::to_string(kPasswordRule.max) + " characters");
+    if (!is_clean_text(password, false))
+        throw Error::validation(field, "must not contain control characters");
 }
 
 std::optional<User> find_by_email(pqxx::transaction_base& tx, std::string_view email) {
@@ -62,19 +129,8 @@ std::optional<User> find_by_email(pqxx::transaction_base& tx, std::string_view e
     return from_row(r[0]);
 }
 
-bool looks_like_uuid(std::string_view s) {
-    if (s.size() != 36) return false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        char c = s[i];
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-        if (dash ? c != '-' : !hex) return false;
-    }
-    return true;
-}
-
 std::optional<User> find_by_id(pqxx::transaction_base& tx, std::string_view id) {
-    if (!looks_like_uuid(id)) return std::nullopt;
+    if (!is_uuid(id)) return std::nullopt;
     auto r =
         tx.exec_params("SELECT " USER_COLUMNS " FROM users WHERE id = $1::uuid", std::string(id));
     if (r.empty()) return std::nullopt;
@@ -90,7 +146,7 @@ std::optional<Credentials> find_credentials(pqxx::transaction_base& tx, std::str
 
 User update_username(Pg& pg, std::string_view id, std::string_view username) {
     validate_username(username);
-    if (!looks_like_uuid(id)) throw Error::not_found("user");
+    if (!is_uuid(id)) throw Error::not_found("user");
     return pg.transact([&](pqxx::work& w) {
         auto r = w.exec_params(
             "UPDATE users SET username = $2, updated_at = now() "
@@ -102,7 +158,7 @@ User update_username(Pg& pg, std::string_view id, std::string_view username) {
 }
 
 void set_password_hash(Pg& pg, std::string_view id, const std::string& hash) {
-    if (!looks_like_uuid(id)) throw Error::not_found("user");
+    if (!is_uuid(id)) throw Error::not_found("user");
     pg.transact([&](pqxx::work& w) {
         auto r = w.exec_params(
             "UPDATE users SET password_hash = $2, updated_at = now() "

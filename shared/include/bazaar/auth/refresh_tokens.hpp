@@ -8,6 +8,7 @@
 // of the whole token does not exist.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,20 +28,36 @@ std::string refresh_generation_key(std::string_view user_id);
 // Creates and stores a token. Throws Error(kUnavailable) when Redis is down.
 std::string issue_refresh_token(Redis& redis, std::string_view user_id, int ttl_s);
 
-enum class RotateOutcome { kOk, kInvalid, kRevoked, kReused };
+// kRetry: `presented` was spent moments ago (within the reuse window) and
+// its successor is unspent: the same successor is handed out again.
+enum class RotateOutcome { kOk, kRetry, kInvalid, kRevoked, kReused };
 
 struct Rotation {
     RotateOutcome outcome = RotateOutcome::kInvalid;
     std::string user_id;
-    std::string new_token;  // set when outcome == kOk
+    std::string new_token;  // set when outcome is kOk or kRetry
 };
 
-// Spends `presented` and stores its successor atomically. A second
-// presentation of a spent token revokes all tokens of its user (kReused).
-Rotation rotate_refresh_token(Redis& redis, std::string_view presented, int ttl_s);
+struct RotationPolicy {
+    int ttl_s = 0;              // REFRESH_TTL_S
+    int reuse_window_s = 0;     // REFRESH_REUSE_WINDOW_S
+    int access_ttl_s = 0;       // JWT_TTL_S: life of the stamp set on theft
+    std::string successor_key;  // HMAC key deriving a token's successor
+    std::int64_t now_ms = 0;
+};
 
-// Revokes every refresh token of the user issued so far (logout, password
-// reset, theft detection): one INCR, whatever the number of tokens.
-void revoke_refresh_tokens(Redis& redis, std::string_view user_id);
+// The successor of `presented`: "<userId>.<HMAC-SHA256(key, presented) hex>".
+// Derived rather than random so that a retry of the same rotation can be
+// answered with the same token without storing any token in Redis.
+std::string successor_token(std::string_view user_id, std::string_view presented,
+                            const std::string& key);
+
+// Spends `presented` and stores its successor atomically
+// (lua/auth_refresh_rotate.lua). A second presentation of a spent token
+// within the reuse window, while its successor is unspent, is a retry
+// (kRetry, same successor); any other revokes every session of the user,
+// access tokens included (kReused).
+Rotation rotate_refresh_token(Redis& redis, std::string_view presented,
+                              const RotationPolicy& policy);
 
 }  // namespace bazaar::auth

@@ -6,7 +6,9 @@
 #include <optional>
 #include <string>
 
+#include "bazaar/json_input.hpp"
 #include "bazaar/pg.hpp"
+#include "bazaar/uuid.hpp"
 
 namespace bazaar::users {
 
@@ -20,8 +22,26 @@ struct User {
 
 nlohmann::json to_json(const User& u);
 
+// ---- the account rules, once ----------------------------------------------
+// Lengths count code points, as Postgres's length() does; the CHECK
+// constraints of `users` (migrations 0001, 0003) are these same numbers.
+// Handlers pass these rules to JsonInput; the service checks them again for
+// callers without a body (the CLI, the seed).
+inline constexpr StringRule kEmailRule{.min = 3, .max = 254};
+inline constexpr StringRule kUsernameRule{.min = 1, .max = 64};
+inline constexpr StringRule kPasswordRule{.min = 8, .max = 128};
+
+// The one normalisation of an email address, used for every lookup and
+// every insert. Lower-cases every code point with the C.UTF-8 locale's
+// towlower, which is exactly what Postgres's lower() does on this database
+// (collation C.UTF-8, pinned in the users CHECK by migration 0003), so the
+// constraint `email = lower(email)` can never disagree with the app
+// ("Ölaf@…" → "ölaf@…", "İx@…" → "ix@…"). Refuses control and format
+// characters, malformed UTF-8 and anything that is not local@domain.
 // Each throws Error(kValidationFailed) naming the field.
 std::string normalize_email(std::string_view email);
+// 1..64 code points, not blank (white space only), no control characters
+// and no bidi/zero-width format characters (`admin\u202e`).
 void validate_username(std::string_view username);
 void validate_password(std::string_view password, const char* field = "password");
 
@@ -51,6 +71,9 @@ User update_username(Pg& pg, std::string_view id, std::string_view username);
 // Stores a new argon2id hash. Throws Error(kNotFound) for an unknown user.
 void set_password_hash(Pg& pg, std::string_view id, const std::string& hash);
 
-bool looks_like_uuid(std::string_view s);
+// Kept for callers written before bazaar/uuid.hpp; same rule (either case).
+inline bool looks_like_uuid(std::string_view s) {
+    return is_uuid(s);
+}
 
 }  // namespace bazaar::users
