@@ -25,9 +25,11 @@ struct Fixture {
             return true;
         }();
         (void)loaded;
+        // A well-formed argon2id string (the schema demands one) that no password verifies.
         b.pg.transact([&](pqxx::work& w) {
             w.exec_params(
-                "INSERT INTO users (id, email, username, password_hash) VALUES ($1, $2, 'c', 'x')",
+                "INSERT INTO users (id, email, username, password_hash) VALUES ($1, $2, 'c', "
+                "'$argon2id$v=19$m=65536,t=2,p=1$bm8tbG9naW4$bm8tbG9naW4')",
                 user, "cart-" + user + "@example.com");
             book1 = w.exec1(
                          "INSERT INTO books (title, author, price_cents, stock) "
