@@ -5,7 +5,8 @@
 # WS_PORT, not through nginx), publish → receive latency at RATE events/s,
 # and deliveries/s at saturation (bench/ws/bench.mjs has the method).
 # Environment (same as scripts/stack): BAZAAR_VAR_DIR (var), REDIS_PORT
-# (16379), WS_PORT (8090), JWT_SECRET (else .env, else .env.example's);
+# (16379), WS_PORT (8090), JWT_SECRET (else $BAZAAR_VAR_DIR/secrets/jwt_secret,
+# else .env's);
 # SIO_PORT (WS_PORT+7), SOCKETS (10000), CLIENTS (2 receiver processes),
 # RATE (5000), LAT_SECONDS (20), SAT_SECONDS (15), TARGETS (bazaar,socketio),
 # OUT (var dir/bench-ws-<time>.jsonl: the raw results).
@@ -29,7 +30,11 @@ VAR=$(realpath -m "${VAR_DIR:-var}")
 REDIS_PORT=$(env_default REDIS_PORT || true)
 WS_PORT=$(env_default WS_PORT || true)
 export REDIS_PORT=${REDIS_PORT:-16379} WS_PORT=${WS_PORT:-8090}
-export JWT_SECRET=$(env_default JWT_SECRET) BAZAAR_LUA_DIR=$ROOT/lua
+# The stack's secret: the environment's, else the one scripts/stack generated
+# under $BAZAAR_VAR_DIR/secrets, else .env's (or .env.example's, which older
+# builds accepted).
+if [[ -z ${JWT_SECRET:-} && -s $VAR/secrets/jwt_secret ]]; then JWT_SECRET=$(<"$VAR/secrets/jwt_secret"); fi
+export JWT_SECRET=${JWT_SECRET:-$(env_default JWT_SECRET)} BAZAAR_LUA_DIR=$ROOT/lua
 export WS_PID=$(cat "$VAR/run/ws-0.pid") REDIS_PID=$(cat "$VAR/run/redis.pid")
 kill -0 "$WS_PID" && kill -0 "$REDIS_PID" || { echo "no running stack in $VAR" >&2; exit 1; }
 # 10,000 sockets need as many descriptors in the client processes (and in
