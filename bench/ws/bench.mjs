@@ -62,14 +62,28 @@ function cpuTicks(pid) {
     return NaN;
   }
 }
+// Time the main thread spent runnable but waiting for a core (ns), from
+// /proc/<pid>/schedstat: on a shared machine, a process whose CPU % plus
+// wait % is near 100 wanted a whole core and did not get it.
+function waitNs(pid) {
+  try {
+    return Number(fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);
+  } catch {
+    return NaN;
+  }
+}
 const TICK_HZ = 100;
 function cpuSampler(pids) {
   const t0 = process.hrtime.bigint();
   const c0 = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuTicks(p)]));
+  const w0 = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, waitNs(p)]));
   return () => {
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
-    const out = {};
-    for (const [k, p] of Object.entries(pids)) out[k] = Math.round((100 * (cpuTicks(p) - c0[k])) / TICK_HZ / s);
+    const out = { wait: {} };
+    for (const [k, p] of Object.entries(pids)) {
+      out[k] = Math.round((100 * (cpuTicks(p) - c0[k])) / TICK_HZ / s);
+      out.wait[k] = Math.round((100 * (waitNs(p) - w0[k])) / 1e9 / s);
+    }
     return out;
   };
 }

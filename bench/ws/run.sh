@@ -63,6 +63,7 @@ node -e '
   line("saturation: deliveries/s", (r) => `**${f(r.phases.saturation.deliveredPerS)}** (published ${f(r.phases.saturation.publishedPerS)}/s)`);
   line("saturation: latency p50 / p99", (r) => { const l = r.phases.saturation.latencyMs; return `${l.p50} / ${l.p99} ms`; });
   line("saturation: CPU % server / redis / publisher / clients", (r) => { const c = r.phases.saturation.cpu; return `${c.server} / ${c.redis} / ${c.publisher} / ${Object.keys(c).filter((k) => k.startsWith("client")).map((k) => c[k]).join("+")}`; });
+  line("run-queue wait % server / redis (fan-out; saturation)", (r) => `${r.phases.fanout.cpu.wait.server} / ${r.phases.fanout.cpu.wait.redis}; ${r.phases.saturation.cpu.wait.server} / ${r.phases.saturation.cpu.wait.redis}`);
   line("saturation: deliveries per server CPU-second", (r) => f(r.phases.saturation.deliveredPerServerCpuS));
   line("missing after drain (fan-out, saturation); closes", (r) => `${r.phases.fanout.missing}, ${r.phases.saturation.missing}; ${r.phases.fanout.unexpectedCloses + r.phases.saturation.unexpectedCloses}`);
   line("load average (fan-out start → end)", (r) => r.phases.fanout.load);
