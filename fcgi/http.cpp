@@ -39,6 +39,8 @@ std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space
             if (hi < 0 || lo < 0 || hi * 16 + lo == 0) return std::nullopt;
             out += static_cast<char>(hi * 16 + lo);
             i += 2;
+        } else if (c == '\0') {
+            return std::nullopt;  // a raw NUL is refused like an escaped one
         } else if (c == '+' && plus_is_space) {
             out += ' ';
         } else {

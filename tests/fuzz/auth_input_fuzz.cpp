@@ -16,6 +16,7 @@
 #include "bazaar/auth/refresh_tokens.hpp"
 #include "bazaar/json_input.hpp"
 #include "bazaar/users/user_service.hpp"
+#include "bazaar/uuid.hpp"
 #include "fuzz_support.hpp"
 #include "http.hpp"
 
@@ -112,9 +113,19 @@ void check_access_token(FuzzedDataProvider& in, const std::string& token) {
     }
     // Sign and verify round trip, with fuzzed claims.
     // Tokens are signed for user ids from Postgres: printable ASCII here.
+    // Half the time a well-formed UUID (users' ids are), so the round trip is
+    // exercised, not only the refusal.
     std::string sub;
-    for (char c : in.ConsumeRandomLengthString(64))
-        if (c >= 0x20 && c < 0x7f) sub += c;
+    if (in.ConsumeBool()) {
+        static const char* kHexDigits = "0123456789abcdef";
+        for (int i = 0; i < 32; ++i) {
+            if (i == 8 || i == 12 || i == 16 || i == 20) sub += '-';
+            sub += kHexDigits[in.ConsumeIntegralInRange<int>(0, 15)];
+        }
+    } else {
+        for (char c : in.ConsumeRandomLengthString(64))
+            if (c >= 0x20 && c < 0x7f) sub += c;
+    }
     std::string role = in.ConsumeBool() ? "user" : "admin";
     int ttl = in.ConsumeIntegralInRange<int>(60, 86400);
     std::string signed_token;
@@ -123,9 +134,9 @@ void check_access_token(FuzzedDataProvider& in, const std::string& token) {
         return;
     auth::AccessClaims back;
     bool ok = fuzz::accepts([&] { back = auth::verify_access_token(signed_token, kSecret, now); });
-    // An empty sub is refused.
-    if (sub.empty()) {
-        FUZZ_CHECK(!ok, "empty sub accepted");
+    // A sub that is not a canonical (lower-case) UUID is refused.
+    if (!is_canonical_uuid(sub)) {
+        FUZZ_CHECK(!ok, "non-UUID sub accepted: " + hex(sub));
         return;
     }
     FUZZ_CHECK(ok, "signed token refused, sub " + hex(sub));

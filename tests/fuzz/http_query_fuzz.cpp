@@ -37,8 +37,10 @@ bool is_hex(char c) {
 
 bool escapes_well_formed(std::string_view s) {
     for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\0') return false;  // a NUL, raw or escaped, is refused
         if (s[i] != '%') continue;
         if (i + 2 >= s.size() || !is_hex(s[i + 1]) || !is_hex(s[i + 2])) return false;
+        if (s[i + 1] == '0' && s[i + 2] == '0') return false;  // %00: a NUL is refused
         i += 2;
     }
     return true;
@@ -57,7 +59,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             FUZZ_CHECK(d->size() <= s.size(), hex(s));
             FUZZ_CHECK(percent_decode(encode(*d), plus) == d, hex(s));
         }
-        FUZZ_CHECK(percent_decode(encode(s), plus) == std::string(s), hex(s));
+        if (s.find('\0') == std::string_view::npos)  // NUL has no accepted encoding
+            FUZZ_CHECK(percent_decode(encode(s), plus) == std::string(s), hex(s));
     }
 
     auto q = parse_query(s);
