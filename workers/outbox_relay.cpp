@@ -47,7 +47,7 @@ void OutboxRelay::loop() {
     const int bound = config_.pg_timeout_ms;
     bool failing = false;
     while (!stopping_) {
-        std::unique_ptr<pqxx::connection_base> listener;
+        OwnedConnection listener;
         std::unique_ptr<Wakeup> wakeup;
         try {
             listener = connect_with_deadline(config_.pg_conninfo(), bound);

@@ -277,10 +277,13 @@ bool Pg::handle_failure(std::exception_ptr e, int attempt, bool reused) {
 
 /* ---- deadlines outside transact() (pg_deadline.hpp) ---- */
 
-std::unique_ptr<pqxx::connection_base> connect_with_deadline(const std::string& conninfo,
-                                                             int timeout_ms) {
+void ConnectionDeleter::operator()(pqxx::connection_base* c) const {
+    delete static_cast<detail::Connection*>(c);
+}
+
+OwnedConnection connect_with_deadline(const std::string& conninfo, int timeout_ms) {
     t_connect_timeout_ms = timeout_ms;
-    return std::make_unique<detail::Connection>(conninfo);
+    return OwnedConnection(new detail::Connection(conninfo));
 }
 
 SocketDeadline::SocketDeadline(pqxx::connection_base& conn, int timeout_ms)

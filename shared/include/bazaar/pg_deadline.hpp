@@ -16,8 +16,12 @@ struct WatchSlot;
 }
 
 // Opens a connection within `timeout_ms` or throws pqxx::broken_connection.
-std::unique_ptr<pqxx::connection_base> connect_with_deadline(const std::string& conninfo,
-                                                             int timeout_ms);
+// Deletes through the concrete type: connection_base has no virtual destructor.
+struct ConnectionDeleter {
+    void operator()(pqxx::connection_base* c) const;
+};
+using OwnedConnection = std::unique_ptr<pqxx::connection_base, ConnectionDeleter>;
+OwnedConnection connect_with_deadline(const std::string& conninfo, int timeout_ms);
 
 // While alive, `conn`'s socket is shut down if `timeout_ms` passes; libpqxx
 // then throws pqxx::broken_connection from whatever call was waiting. The
