@@ -4,6 +4,7 @@
 
 #include "bazaar/auth/session_stamp.hpp"
 #include "bazaar/migrations.hpp"  // sha256_hex
+#include "bazaar/text/hex.hpp"
 #include "bazaar/time.hpp"
 #include "bazaar/uuid.hpp"
 
@@ -11,12 +12,6 @@ namespace bazaar::auth {
 
 namespace {
 constexpr std::size_t kRandomBytes = 32;  // 256 bits
-
-bool is_lower_hex(std::string_view s) {
-    for (char c : s)
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    return true;
-}
 
 }  // namespace
 
@@ -28,7 +23,8 @@ std::optional<std::string> refresh_token_user(std::string_view token) {
     auto dot = token.find('.');
     if (dot == std::string_view::npos) return std::nullopt;
     std::string_view user = token.substr(0, dot), secret = token.substr(dot + 1);
-    if (!is_canonical_uuid(user) || secret.size() != 2 * kRandomBytes || !is_lower_hex(secret))
+    if (!is_canonical_uuid(user) || secret.size() != 2 * kRandomBytes ||
+        !text::is_lower_hex(secret))
         return std::nullopt;
     return std::string(user);
 }
@@ -56,14 +52,8 @@ std::string successor_token(std::string_view user_id, std::string_view presented
     unsigned int len = 0;
     HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
          reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), md, &len);
-    static const char* kHex = "0123456789abcdef";
-    std::string out(user_id);
-    out += '.';
-    for (unsigned int i = 0; i < len; ++i) {
-        out += kHex[md[i] >> 4];
-        out += kHex[md[i] & 15];
-    }
-    return out;
+
+    return std::string(user_id) + "." + text::hex_encode(md, len);
 }
 
 Rotation rotate_refresh_token(Redis& redis, std::string_view presented,
