@@ -3,6 +3,7 @@
 #include <openssl/hmac.h>
 
 #include "bazaar/auth/session_stamp.hpp"
+#include "bazaar/events/live_events.hpp"
 #include "bazaar/migrations.hpp"  // sha256_hex
 #include "bazaar/text/hex.hpp"
 #include "bazaar/time.hpp"
@@ -68,7 +69,8 @@ Rotation rotate_refresh_token(Redis& redis, std::string_view presented,
         {refresh_token_key(*user, presented), refresh_generation_key(*user),
          refresh_token_key(*user, next), not_before_key(*user)},
         {std::to_string(policy.ttl_s), std::to_string(policy.reuse_window_s * 1000LL),
-         std::to_string(policy.now_ms), std::to_string(policy.access_ttl_s)});
+         std::to_string(policy.now_ms), std::to_string(policy.access_ttl_s),
+         live::channel(live::user_room(*user))});
     std::string_view s = reply.str();
     if (s == "ok" || s == "retry") {
         r.outcome = s == "ok" ? RotateOutcome::kOk : RotateOutcome::kRetry;
