@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "bazaar/error.hpp"
+#include "bazaar/text/strings.hpp"
 
 namespace bazaar::http {
 
@@ -14,16 +15,7 @@ int hex_value(char c) {
     return -1;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
+using text::iequals;
 }  // namespace
 
 std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {

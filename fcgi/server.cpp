@@ -110,6 +110,79 @@ Response Server::dispatch(const RouteMatch& m, Request& req, Backends& backends)
     return Response::raw_json(internal, 500);
 }
 
+/* ---- one request, in its steps ------------------------------------------- */
+
+// The request line and headers from the FastCGI params; the body is read
+// later, once the route's size limit is known. Sets the request id (the
+// client's when sane, else nginx's $request_id, else a new one) for the log.
+Request Server::read_request(FCGX_Request& fr, std::string_view& raw_path,
+                             std::string_view& raw_query) const {
+    Request req;
+    req.env = fr.envp;
+    req.method = param(fr.envp, "REQUEST_METHOD");
+    std::string_view uri = param(fr.envp, "REQUEST_URI");
+    auto qpos = uri.find('?');
+    raw_path = uri.substr(0, qpos);
+    raw_query = qpos == std::string_view::npos ? std::string_view{} : uri.substr(qpos + 1);
+    req.content_type = param(fr.envp, "CONTENT_TYPE");
+    req.client_ip = param(fr.envp, "REMOTE_ADDR");
+    // The client's id when it sent a sane one, otherwise the id nginx
+    // already made for its own access log line ($request_id).
+    std::string_view rid = param(fr.envp, "HTTP_X_REQUEST_ID");
+    if (!sane_request_id(rid)) rid = param(fr.envp, "NGINX_REQUEST_ID");
+    req.request_id = sane_request_id(rid) ? std::string(rid) : random_hex(16);
+    log::set_request_id(req.request_id);
+    return req;
+}
+
+// URL decoding, routing, the body limit (413, the body drained so the kept
+// connection stays usable), the body, the handler; every failure becomes a
+// response (dispatch maps errors). `route_index`: the matched route's, 0 if none.
+Response Server::route_and_dispatch(FCGX_Request& fr, Request& req, std::string_view raw_path,
+                                    std::string_view raw_query, Backends& backends,
+                                    std::size_t& route_index) const {
+    auto path = percent_decode(raw_path, false);
+    auto query = parse_query(raw_query);
+    if (!path || !query) {
+        return error_response(Error(ErrorCode::kValidationFailed,
+                                    "the URL has a malformed percent-escape or an escaped NUL"));
+    }
+    req.path = std::move(*path);
+    req.query = std::move(*query);
+    long long length = std::atoll(param(fr.envp, "CONTENT_LENGTH"));
+    RouteMatch m = router_.match(req.method, req.path, req.path_params);
+    if (m.route) route_index = m.route->index;
+    std::size_t limit =
+        m.route && m.route->options.max_body ? m.route->options.max_body : config_.json_body_limit;
+    if (length > static_cast<long long>(limit)) {
+        drain(fr.in);
+        return error_response(Error(ErrorCode::kPayloadTooLarge,
+                                    "request body exceeds " + std::to_string(limit) + " bytes"));
+    }
+    if (length > 0) {
+        req.body.resize(static_cast<size_t>(length));
+        int got = FCGX_GetStr(req.body.data(), static_cast<int>(length), fr.in);
+        req.body.resize(got > 0 ? static_cast<size_t>(got) : 0);
+    }
+    return dispatch(m, req, backends);
+}
+
+// After the response is flushed: the metrics, and the access log line for
+// every request (ACCESS_LOG_ALL) or only the notable ones (5xx, slow).
+void Server::account(const Request& req, const Response& resp, std::size_t route_index,
+                     double seconds) const {
+    metrics::observe_request(route_index, resp.status, seconds);
+    bool notable = resp.status >= 500 || seconds * 1000.0 >= config_.slow_request_ms;
+    if ((config_.access_log_all || notable) && log::enabled(log::Level::kInfo)) {
+        log::info("request", {{"method", req.method},
+                              {"path", req.path},
+                              {"status", resp.status},
+                              {"ms", seconds * 1000.0},
+                              {"ip", req.client_ip}});
+    }
+}
+
+// One handler thread: accept, read, route and dispatch, write, account.
 void Server::thread_main(int listen_fd) {
     Backends backends(config_);
     FCGX_Request fr;
@@ -117,71 +190,18 @@ void Server::thread_main(int listen_fd) {
     while (FCGX_Accept_r(&fr) >= 0) {
         in_flight_.fetch_add(1);
         auto t0 = std::chrono::steady_clock::now();
-        Request req;
-        req.env = fr.envp;
-        req.method = param(fr.envp, "REQUEST_METHOD");
-        std::string_view uri = param(fr.envp, "REQUEST_URI");
-        auto qpos = uri.find('?');
-        std::string_view raw_path = uri.substr(0, qpos);
-        std::string_view raw_query =
-            qpos == std::string_view::npos ? std::string_view{} : uri.substr(qpos + 1);
-        req.content_type = param(fr.envp, "CONTENT_TYPE");
-        req.client_ip = param(fr.envp, "REMOTE_ADDR");
-        // The client's id when it sent a sane one, otherwise the id nginx
-        // already made for its own access log line ($request_id).
-        std::string_view rid = param(fr.envp, "HTTP_X_REQUEST_ID");
-        if (!sane_request_id(rid)) rid = param(fr.envp, "NGINX_REQUEST_ID");
-        req.request_id = sane_request_id(rid) ? std::string(rid) : random_hex(16);
-        log::set_request_id(req.request_id);
-
+        std::string_view raw_path, raw_query;
+        Request req = read_request(fr, raw_path, raw_query);
         std::size_t route_index = 0;
-        Response resp;
-        auto path = percent_decode(raw_path, false);
-        auto query = parse_query(raw_query);
-        if (!path || !query) {
-            resp =
-                error_response(Error(ErrorCode::kValidationFailed,
-                                     "the URL has a malformed percent-escape or an escaped NUL"));
-        } else {
-            req.path = std::move(*path);
-            req.query = std::move(*query);
-            long long length = std::atoll(param(fr.envp, "CONTENT_LENGTH"));
-            RouteMatch m = router_.match(req.method, req.path, req.path_params);
-            if (m.route) route_index = m.route->index;
-            std::size_t limit = m.route && m.route->options.max_body ? m.route->options.max_body
-                                                                     : config_.json_body_limit;
-            if (length > static_cast<long long>(limit)) {
-                drain(fr.in);
-                resp = error_response(
-                    Error(ErrorCode::kPayloadTooLarge,
-                          "request body exceeds " + std::to_string(limit) + " bytes"));
-            } else {
-                if (length > 0) {
-                    req.body.resize(static_cast<size_t>(length));
-                    int got = FCGX_GetStr(req.body.data(), static_cast<int>(length), fr.in);
-                    req.body.resize(got > 0 ? static_cast<size_t>(got) : 0);
-                }
-                resp = dispatch(m, req, backends);
-            }
-        }
+        Response resp = route_and_dispatch(fr, req, raw_path, raw_query, backends, route_index);
         try {
             write_response(fr, req, resp);
         } catch (const std::exception& e) {
             log::error("cannot write response", {{"error", e.what()}});
         }
         FCGX_Finish_r(&fr);
-
-        double seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        metrics::observe_request(route_index, resp.status, seconds);
-        bool notable = resp.status >= 500 || seconds * 1000.0 >= config_.slow_request_ms;
-        if ((config_.access_log_all || notable) && log::enabled(log::Level::kInfo)) {
-            log::info("request", {{"method", req.method},
-                                  {"path", req.path},
-                                  {"status", resp.status},
-                                  {"ms", seconds * 1000.0},
-                                  {"ip", req.client_ip}});
-        }
+        account(req, resp, route_index,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         log::set_request_id({});
         in_flight_.fetch_sub(1);
     }

@@ -13,7 +13,11 @@
 // upstream keepalive of nginx × its workers (see nginx/nginx.conf.in).
 #pragma once
 
+#include <fcgiapp.h>
+
 #include <atomic>
+#include <cstddef>
+#include <string_view>
 
 #include "bazaar/config.hpp"
 #include "router.hpp"
@@ -35,6 +39,14 @@ public:
 
 private:
     void thread_main(int listen_fd);
+    // The steps of one request (server.cpp, "one request, in its steps").
+    Request read_request(FCGX_Request& fr, std::string_view& raw_path,
+                         std::string_view& raw_query) const;
+    Response route_and_dispatch(FCGX_Request& fr, Request& req, std::string_view raw_path,
+                                std::string_view raw_query, Backends& backends,
+                                std::size_t& route_index) const;
+    void account(const Request& req, const Response& resp, std::size_t route_index,
+                 double seconds) const;
 
     const Config& config_;
     const Router& router_;

@@ -45,6 +45,7 @@ Returns { {id, status, ...}, events }, status 1 = added, 0 = existed.
 With a repeat key whose tick is not newer than the stored one: { {}, {} }.
 Errors: "ERR unknown dependency <id>" before any write.
 ]]
+--#include queue
 local prefix = ARGV[1]
 local n = tonumber(ARGV[4])
 local FIELDS = 12
@@ -72,16 +73,9 @@ end
 -- The tick is recorded only once the call is known to be valid.
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[8], ARGV[2], ARGV[3]) end
 
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local results, events = {}, {}
+local now = queue_now_ms()
+local results = {}
 local wake = false
-
-local function ev(id, name, state, attempt, num, err)
-  local e = events
-  e[#e + 1] = id; e[#e + 1] = name; e[#e + 1] = state
-  e[#e + 1] = attempt; e[#e + 1] = num; e[#e + 1] = err
-end
 
 for i = 0, n - 1 do
   local b = 5 + i * FIELDS
@@ -129,7 +123,7 @@ for i = 0, n - 1 do
       wake = true
     else
       redis.call('HSET', jk, 'state', 'waiting')
-      redis.call('ZADD', KEYS[2], prio * 4294967296 + seq % 4294967296, id)
+      redis.call('ZADD', KEYS[2], queue_wait_score(prio, seq), id)
       ev(id, name, 'waiting', 0, 0, '')
       wake = true
     end

@@ -15,9 +15,9 @@ ARGV: 1 prefix, 2 lease ms, then pairs id, token
 Returns the lost leases as flat pairs id, token (the same id may also be held
 under a newer token, which is renewed).
 ]]
+--#include queue
 local prefix = ARGV[1]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = queue_now_ms()
 local until_ms = now + tonumber(ARGV[2])
 local lost = {}
 for i = 3, #ARGV, 2 do

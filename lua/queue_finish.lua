@@ -27,19 +27,13 @@ ARGV: 1 prefix, 2 count, then per job 4 fields: id, token, outcome
 Returns { results, events }, results: per job 'completed' | 'delayed' |
 'waiting' | 'failed' | 'stale'.
 ]]
+--#include queue
 local prefix = ARGV[1]
 local n = tonumber(ARGV[2])
 local max_backoff = tonumber(ARGV[3 + 4 * n] or '') or 3600000
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local results, events = {}, {}
+local now = queue_now_ms()
+local results = {}
 local completed_n, failed_n, wake = 0, 0, false
-
-local function ev(id, name, state, attempt, num, err)
-  local e = events
-  e[#e + 1] = id; e[#e + 1] = name; e[#e + 1] = state
-  e[#e + 1] = attempt; e[#e + 1] = num; e[#e + 1] = err
-end
 
 local function remove_job(id)
   redis.call('DEL', prefix .. 'job:' .. id, prefix .. 'deps:' .. id)
@@ -108,7 +102,7 @@ local function release_dependents(root)
       if f[1] == 'waiting-children' then
         redis.call('ZREM', KEYS[8], id)
         redis.call('HSET', jk, 'state', 'waiting')
-        redis.call('ZADD', KEYS[2], tonumber(f[2]) * 4294967296 + tonumber(f[3]) % 4294967296, id)
+        redis.call('ZADD', KEYS[2], queue_wait_score(f[2], f[3]), id)
         ev(id, f[4], 'waiting', 0, 0, '')
         wake = true
       end
@@ -154,7 +148,7 @@ for i = 0, n - 1 do
           results[#results + 1] = 'delayed'
         else
           redis.call('HSET', jk, 'state', 'waiting', 'atm', attempt, 'err', payload, 'tok', '')
-          redis.call('ZADD', KEYS[2], tonumber(f[9]) * 4294967296 + tonumber(f[10]) % 4294967296, id)
+          redis.call('ZADD', KEYS[2], queue_wait_score(f[9], f[10]), id)
           ev(id, name, 'waiting', attempt, 0, payload)
           results[#results + 1] = 'waiting'
         end

@@ -20,21 +20,15 @@ ARGV: 1 prefix, 2 max stalls, 3 limit per call, 4 grace lease ms for jobs
       handed to the caller to fail
 Returns { events, {id, token, ...} of jobs to fail }
 ]]
+--#include queue
 local prefix = ARGV[1]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = queue_now_ms()
 local limit = tonumber(ARGV[3])
-local events, to_fail = {}, {}
+local to_fail = {}
 local wake = false
 
-local function ev(id, name, state, attempt, num, err)
-  local e = events
-  e[#e + 1] = id; e[#e + 1] = name; e[#e + 1] = state
-  e[#e + 1] = attempt; e[#e + 1] = num; e[#e + 1] = err
-end
-
 local function enqueue(jk, id, f)
-  redis.call('ZADD', KEYS[2], tonumber(f.prio) * 4294967296 + tonumber(f.seq) % 4294967296, id)
+  redis.call('ZADD', KEYS[2], queue_wait_score(f.prio, f.seq), id)
   redis.call('HSET', jk, 'state', 'waiting')
   wake = true
 end

@@ -12,8 +12,8 @@ KEYS: 1 active, 2 wait, 3 marker
 ARGV: 1 prefix, then pairs id, token
 Returns events.
 ]]
+--#include queue
 local prefix = ARGV[1]
-local events = {}
 for i = 2, #ARGV, 2 do
   local id, token = ARGV[i], ARGV[i + 1]
   local jk = prefix .. 'job:' .. id
@@ -21,10 +21,8 @@ for i = 2, #ARGV, 2 do
   if f[1] == token and redis.call('ZREM', KEYS[1], id) == 1 then
     redis.call('HDEL', jk, 'tok')
     redis.call('HSET', jk, 'state', 'waiting')
-    redis.call('ZADD', KEYS[2], tonumber(f[2]) * 4294967296 + tonumber(f[3]) % 4294967296, id)
-    local e = events
-    e[#e + 1] = id; e[#e + 1] = f[4]; e[#e + 1] = 'waiting'
-    e[#e + 1] = tonumber(f[5]); e[#e + 1] = 0; e[#e + 1] = 'released by a stopping worker'
+    redis.call('ZADD', KEYS[2], queue_wait_score(f[2], f[3]), id)
+    ev(id, f[4], 'waiting', tonumber(f[5]), 0, 'released by a stopping worker')
   end
 end
 if #events > 0 then redis.call('ZADD', KEYS[3], 0, '1') end

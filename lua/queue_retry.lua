@@ -12,8 +12,8 @@ ARGV: 1 prefix, 2 job id, or '' for every failed job, 3 limit for ''
 Returns { retried count, events }, or an error reply "NOT_FOUND" / "NOT_FAILED"
 for one id.
 ]]
+--#include queue
 local prefix = ARGV[1]
-local events = {}
 local ids
 if ARGV[2] ~= '' then
   local st = redis.call('HGET', prefix .. 'job:' .. ARGV[2], 'state')
@@ -31,10 +31,8 @@ for _, id in ipairs(ids) do
   if f[2] then
     redis.call('HSET', jk, 'state', 'waiting', 'atm', 0, 'stc', 0)
     redis.call('HDEL', jk, 'fon')
-    redis.call('ZADD', KEYS[2], tonumber(f[1]) * 4294967296 + tonumber(f[2]) % 4294967296, id)
-    local e = events
-    e[#e + 1] = id; e[#e + 1] = f[3]; e[#e + 1] = 'waiting'
-    e[#e + 1] = 0; e[#e + 1] = 0; e[#e + 1] = 'retried'
+    redis.call('ZADD', KEYS[2], queue_wait_score(f[1], f[2]), id)
+    ev(id, f[3], 'waiting', 0, 0, 'retried')
     n = n + 1
   end
 end

@@ -22,16 +22,9 @@ Returns { jobs, events, status, waitMs }
   waitMs: when nothing was taken, how long until there can be work
           (next delayed job, end of the rate-limit window; -1 = unknown)
 ]]
+--#include queue
 local prefix = ARGV[1]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local events = {}
-
-local function ev(id, name, state, attempt, num, err)
-  local e = events
-  e[#e + 1] = id; e[#e + 1] = name; e[#e + 1] = state
-  e[#e + 1] = attempt; e[#e + 1] = num; e[#e + 1] = err
-end
+local now = queue_now_ms()
 
 -- Promote due delayed jobs (bounded per call; the rest follow next call).
 local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 1000)
@@ -40,7 +33,7 @@ for _, id in ipairs(due) do
   local f = redis.call('HMGET', jk, 'prio', 'seq', 'name', 'atm')
   redis.call('ZREM', KEYS[3], id)
   if f[2] then
-    redis.call('ZADD', KEYS[1], tonumber(f[1]) * 4294967296 + tonumber(f[2]) % 4294967296, id)
+    redis.call('ZADD', KEYS[1], queue_wait_score(f[1], f[2]), id)
     redis.call('HSET', jk, 'state', 'waiting')
     redis.call('HDEL', jk, 'due')
     ev(id, f[3], 'waiting', tonumber(f[4]), 0, '')

@@ -1,8 +1,8 @@
 // Who may hold a socket: the one token check of bazaar-ws, used at the
 // handshake and by {"type":"auth"} re-authentication. It is the same
-// verification as the REST API's (shared/src/auth/jwt.cpp); any further rule
-// on access tokens (the per-user "not before" stamp of logout) belongs here,
-// so both paths get it at once.
+// verification as the REST API's (shared/src/auth/jwt.cpp). The per-user
+// "not before" stamp of logout needs a Redis round trip, so it is checked
+// asynchronously by the server (server.cpp, verify_session/reauthenticate).
 #pragma once
 
 #include <optional>

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "bazaar/auth/session_stamp.hpp"
 #include "bazaar/events/ws_metrics.hpp"
 #include "bazaar/log.hpp"
 #include "protocol.hpp"
@@ -107,6 +108,7 @@ void Hub::join(Room& room, Session& s) {
             break;
         case Room::State::kSubscribed:
             if (room.user_room) {
+                transport_.verify(s);
                 s.on_room_ready(room.baseline_known ? room.last : std::nullopt);
                 pump(s);
                 if (s.has_output()) transport_.wake(s);
@@ -137,6 +139,7 @@ void Hub::room_ready(Room& room) {
     room.state = Room::State::kSubscribed;
     if (!room.user_room) return;
     for (Session* s : room.members) {
+        transport_.verify(*s);
         s->on_room_ready(room.baseline_known ? room.last : std::nullopt);
         pump(*s);
         if (s->has_output()) transport_.wake(*s);
@@ -214,6 +217,10 @@ void Hub::deliver(Room& room, std::string_view payload) {
         }
         return;
     }
+    if (auto nbf = auth::revoked_not_before(payload)) {
+        revoke(room, *nbf);
+        return;
+    }
     auto id = frame_event_id(payload);
     if (!id) {
         log::warn("ignored a message that is not an event frame", {{"channel", room.channel}});
@@ -226,6 +233,13 @@ void Hub::deliver(Room& room, std::string_view payload) {
             close_slow(*s);
         else if (s->has_output())
             transport_.wake(*s);
+    }
+}
+
+void Hub::revoke(Room& room, std::int64_t not_before_ms) {
+    for (Session* s : room.members) {
+        if (!s->close_code && !auth::issued_after_stamp(s->issued_at_ms(), not_before_ms))
+            transport_.close(*s, kCloseSessionRevoked, "session revoked");
     }
 }
 

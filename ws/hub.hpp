@@ -17,8 +17,17 @@
 // notifications with ids of another stream, so `resume` covers the user's
 // own events.
 //
+// Revoked sessions (logout, password reset; bazaar/auth/session_stamp.hpp).
+// Whenever a socket's user room becomes subscribed (on join, and again after
+// every Redis reconnect) the hub asks the transport to check the socket's
+// token against the user's not-before stamp: reading the stamp only once the
+// subscription is active means a revocation is either in the stamp or
+// arrives as the `session.revoked` control message on the channel. The hub
+// handles that message itself (never forwarded): every socket of the user
+// whose token was issued at or before the stamp is closed with 4001.
+//
 // The hub never touches libwebsockets: it asks the transport to wake a
-// socket for writing or to close it.
+// socket for writing, to close it, or to check its session.
 #pragma once
 
 #include <cstdint>
@@ -39,7 +48,9 @@ class Hub {
     struct Transport {
         std::function<void(Session&)> wake;  // the socket has output
         std::function<void(Session&, int code, const std::string& reason)> close;
+        std::function<void(Session&)> verify;  // check the user's not-before stamp
     };
+    static constexpr int kCloseSessionRevoked = 4001;  // API.md: the token no longer counts
 
     Hub(RedisLink& link, Transport transport);
 
@@ -57,6 +68,10 @@ class Hub {
     void on_pubsub(std::string_view kind, std::string_view channel, std::string_view payload);
 
     std::size_t sessions() const { return sessions_.size(); }
+    Session* find(std::uint64_t id) const {
+        auto it = sessions_.find(id);
+        return it == sessions_.end() ? nullptr : it->second;
+    }
     template <class Fn>
     void for_each_session(Fn fn) {
         for (auto& [id, s] : sessions_) fn(*s);
@@ -83,6 +98,7 @@ class Hub {
     void room_ready(Room& room);
     void read_baseline(Room& room);
     void deliver(Room& room, std::string_view payload);
+    void revoke(Room& room, std::int64_t not_before_ms);
     void pump(Session& s);
 
     RedisLink& link_;

@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include <hiredis/hiredis.h>
 #include <libwebsockets.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "access.hpp"
+#include "bazaar/auth/session_stamp.hpp"
 #include "bazaar/events/ws_metrics.hpp"
 #include "bazaar/log.hpp"
 #include "hub.hpp"
@@ -34,6 +36,7 @@ struct Pss {
     char user_id[64];
     bool admin;
     long long expires_at;
+    long long issued_at_ms;
 };
 
 struct Server {
@@ -141,6 +144,66 @@ int reply(lws* wsi, Session& s, std::string frame) {
     return 0;
 }
 
+/* ---- the not-before stamp (logout) ------------------------------------- */
+//
+// Why accept first and close with 4001 instead of holding the upgrade: the
+// stamp is read with the async command connection (never a blocking GET on
+// the event loop), and lws cannot suspend CONFIRM_UPGRADE until a reply
+// comes. So the socket is accepted, its room subscribed, and nothing queued
+// for it is written until the stamp was read (Session::verified): a revoked
+// token's socket is closed with 4001 before any event reaches it. Reading
+// after the subscription is active closes the race with a concurrent
+// logout (hub.hpp). Redis unreachable: accepted, as on the REST side
+// (session_stamp.hpp); the check runs again when the room is resubscribed.
+
+// The stamp in a GET reply (nullopt: none, or the link went down).
+std::optional<std::int64_t> stamp_of(const redisReply* r) {
+    if (!r || r->type != REDIS_REPLY_STRING || !r->str) return std::nullopt;
+    return auth::parse_stamp({r->str, r->len});
+}
+
+void verify_session(Session& s) {
+    std::uint64_t sid = s.id();
+    auto done = [sid](redisReply* r) {
+        Session* s = g.hub->find(sid);
+        if (!s || s->close_code) return;
+        if (!auth::issued_after_stamp(s->issued_at_ms(), stamp_of(r))) {
+            ws_metrics::add(M::kRefusedUnauthorized);
+            request_close(*s, Hub::kCloseSessionRevoked, "session revoked");
+            return;
+        }
+        if (!s->verified) {
+            s->verified = true;
+            if (s->has_output()) lws_callback_on_writable(static_cast<lws*>(s->handle));
+        }
+    };
+    if (!g.link->command({"GET", auth::not_before_key(s.user_id())}, done)) done(nullptr);
+}
+
+// {"type":"auth"}: the new token counts once its issue time is after the
+// user's stamp (one async GET; fail open while Redis is down).
+void reauthenticate(Session& s, const auth::AccessClaims& claims) {
+    std::uint64_t sid = s.id();
+    std::int64_t issued = claims.issued_at_ms, expires = claims.expires_at;
+    auto done = [sid, issued, expires](redisReply* r) {
+        Session* s = g.hub->find(sid);
+        if (!s || s->close_code) return;
+        auto* wsi = static_cast<lws*>(s->handle);
+        if (!auth::issued_after_stamp(issued, stamp_of(r))) {
+            ws_metrics::add(M::kErrorsSent);
+            if (reply(wsi, *s, error_frame("the session has ended; sign in again")) < 0)
+                request_close(*s, LWS_CLOSE_STATUS_POLICY_VIOLATION, "not reading replies");
+            return;
+        }
+        s->set_expires_at(expires);
+        s->set_issued_at_ms(issued);
+        arm_expiry(wsi, *s);
+        if (reply(wsi, *s, auth_ok_frame(expires)) < 0)
+            request_close(*s, LWS_CLOSE_STATUS_POLICY_VIOLATION, "not reading replies");
+    };
+    if (!g.link->command({"GET", auth::not_before_key(s.user_id())}, done)) done(nullptr);
+}
+
 int on_message(lws* wsi, Session& s, const std::string& text, bool binary) {
     ws_metrics::add(M::kMessagesIn);
     if (binary) {
@@ -165,9 +228,8 @@ int on_message(lws* wsi, Session& s, const std::string& text, bool binary) {
                 ws_metrics::add(M::kErrorsSent);
                 return reply(wsi, s, error_frame("the token belongs to another user"));
             }
-            s.set_expires_at(claims->expires_at);
-            arm_expiry(wsi, s);
-            return reply(wsi, s, auth_ok_frame(claims->expires_at));
+            reauthenticate(s, *claims);
+            return 0;
         }
         case ClientMessage::Kind::kInvalid:
             ws_metrics::add(M::kErrorsSent);
@@ -196,6 +258,7 @@ int on_receive(lws* wsi, Session& s, const char* in, std::size_t len) {
 
 int on_writeable(lws* wsi, Session& s) {
     if (s.close_code) return 0;  // the TIMER callback closes it (see request_close)
+    if (!s.verified) return 0;   // verify_session wakes it
     int written = 0;
     while (s.has_output() && written < 64) {
         const std::string& m = s.front();
@@ -244,6 +307,7 @@ int handle(lws* wsi, lws_callback_reasons reason, Pss* pss, void* in, std::size_
             std::memcpy(pss->user_id, claims->user_id.c_str(), claims->user_id.size() + 1);
             pss->admin = claims->role == "admin";
             pss->expires_at = claims->expires_at;
+            pss->issued_at_ms = claims->issued_at_ms;
             return 0;
         }
         case LWS_CALLBACK_ESTABLISHED: {
@@ -252,9 +316,13 @@ int handle(lws* wsi, lws_callback_reasons reason, Pss* pss, void* in, std::size_
                 new Session(++g.next_session_id, pss->user_id, pss->admin, pss->expires_at,
                             {g.config->ws_send_queue_messages, g.config->ws_send_queue_bytes});
             pss->session->handle = wsi;
+            pss->session->set_issued_at_ms(pss->issued_at_ms);
             ws_metrics::add(M::kConnections);
             ws_metrics::add(M::kConnectionsTotal);
             g.hub->add(*pss->session);
+            // Redis down: no stamp to read, accepted (fail open, see verify_session);
+            // the room's resubscription checks it when the link is back.
+            if (!g.link->up()) pss->session->verified = true;
             arm_expiry(wsi, *pss->session);
             if (g.shutting_down)
                 request_close(*pss->session, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
@@ -365,7 +433,8 @@ int run_server(const Config& config, uv_loop_t* loop) {
          }});
     Hub::Transport transport{
         [](Session& s) { lws_callback_on_writable(static_cast<lws*>(s.handle)); },
-        [](Session& s, int code, const std::string& reason) { request_close(s, code, reason); }};
+        [](Session& s, int code, const std::string& reason) { request_close(s, code, reason); },
+        [](Session& s) { verify_session(s); }};
     Hub hub_instance(link, transport);
     hub = &hub_instance;
     g.link = &link;

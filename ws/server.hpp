@@ -21,7 +21,8 @@
 // Closing a socket from outside its own callbacks (slow reader, shutdown)
 // sets Session::close_code and arms the socket's lws timer for "now": the
 // TIMER callback sends the close frame. The same timer fires at the access
-// token's expiry (close 4001 unless {"type":"auth"} moved it).
+// token's expiry (close 4001 unless {"type":"auth"} moved it), and a logout
+// closes the user's sockets with 4001 too (hub.hpp, "Revoked sessions").
 #pragma once
 
 #include <uv.h>

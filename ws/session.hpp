@@ -70,6 +70,10 @@ class Session {
     bool admin() const { return admin_; }
     std::int64_t expires_at() const { return expires_at_; }
     void set_expires_at(std::int64_t s) { expires_at_ = s; }
+    // Issue time (ms) of the token the socket holds now: a revocation with a
+    // not-before stamp at or after it closes the socket.
+    std::int64_t issued_at_ms() const { return issued_at_ms_; }
+    void set_issued_at_ms(std::int64_t ms) { issued_at_ms_ = ms; }
     Mode mode() const { return mode_; }
     std::optional<live::EventId> hwm() const { return hwm_; }
 
@@ -121,6 +125,10 @@ class Session {
     std::string close_reason;
     // The transport's handle of this socket (the lws wsi).
     void* handle = nullptr;
+    // The user's not-before stamp has been read once and does not revoke the
+    // token: until then nothing queued is written (the socket is open, but no
+    // event reaches a client whose session was ended by a logout).
+    bool verified = false;
 
   private:
     void push_unbounded(Frame frame);
@@ -131,6 +139,7 @@ class Session {
     std::string user_id_;
     bool admin_;
     std::int64_t expires_at_;
+    std::int64_t issued_at_ms_ = 0;
     QueueLimits limits_;
     std::deque<Frame> queue_;
     std::size_t queued_bytes_ = 0;

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "bazaar/text/strings.hpp"
+
 namespace bazaar {
 
 namespace {
@@ -173,18 +175,7 @@ class Reader {
     const std::map<std::string, std::string>& values_;
 };
 
-// "a, b,,c" -> {"a", "b", "c"}
-std::vector<std::string> split_list(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream in(s);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-        auto b = item.find_first_not_of(" \t");
-        auto e = item.find_last_not_of(" \t");
-        if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
-    }
-    return out;
-}
+using text::split_list;  // "a, b,,c" -> {"a", "b", "c"}
 
 // "HTTP://Host:8080/path/" -> "http://host:8080" (the form browsers send in
 // Origin: scheme, host and port, lower case, no path).
@@ -299,19 +290,7 @@ Config Config::from_map(const std::map<std::string, std::string>& values) {
                          static_cast<int>(r.integer("RATE_LIMIT_AUTH_WINDOW_S", 1, 86400))};
     c.rate_limit_api = {static_cast<int>(r.integer("RATE_LIMIT_API_LIMIT", 1, 1000000000)),
                         static_cast<int>(r.integer("RATE_LIMIT_API_WINDOW_S", 1, 86400))};
-    {
-        std::string list = r.str("RATE_LIMIT_EXEMPT_IPS");
-        std::size_t start = 0;
-        while (start <= list.size()) {
-            std::size_t comma = list.find(',', start);
-            if (comma == std::string::npos) comma = list.size();
-            std::string ip = list.substr(start, comma - start);
-            while (!ip.empty() && ip.front() == ' ') ip.erase(0, 1);
-            while (!ip.empty() && ip.back() == ' ') ip.pop_back();
-            if (!ip.empty()) c.rate_limit_exempt_ips.push_back(ip);
-            start = comma + 1;
-        }
-    }
+    c.rate_limit_exempt_ips = split_list(r.str("RATE_LIMIT_EXEMPT_IPS"));
     c.cache_enabled = r.integer("CACHE_ENABLED", 0, 1) == 1;
     c.cache_ttl_books_s = static_cast<int>(r.integer("CACHE_TTL_BOOKS_S", 1, 86400));
     c.cache_ttl_tags_s = static_cast<int>(r.integer("CACHE_TTL_TAGS_S", 1, 86400));

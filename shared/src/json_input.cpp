@@ -4,12 +4,6 @@
 
 namespace bazaar {
 
-std::size_t utf8_length(std::string_view s) {
-    std::size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-    return n;
-}
-
 namespace {
 
 // Decodes the code point at s[i] (well-formed UTF-8 assumed: JSON bodies are

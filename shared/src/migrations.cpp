@@ -9,6 +9,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "bazaar/text/hex.hpp"
+
 namespace bazaar {
 
 namespace {
@@ -44,13 +46,7 @@ std::string sha256_hex(const std::string& data) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-    static const char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i) {
-        out += hex[md[i] >> 4];
-        out += hex[md[i] & 0xf];
-    }
-    return out;
+    return text::hex_encode(md, len);
 }
 
 std::vector<MigrationFile> list_migrations(const std::string& dir) {

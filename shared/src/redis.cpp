@@ -12,6 +12,7 @@
 
 #include "bazaar/error.hpp"
 #include "bazaar/log.hpp"
+#include "bazaar/text/hex.hpp"
 
 namespace bazaar {
 
@@ -243,13 +244,7 @@ std::unordered_map<std::string, Script>& scripts() {
 std::string sha1_hex(const std::string& data) {
     unsigned char md[SHA_DIGEST_LENGTH];
     SHA1(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
-    static const char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : md) {
-        out += hex[c >> 4];
-        out += hex[c & 0xf];
-    }
-    return out;
+    return text::hex_encode(md, sizeof md);
 }
 
 std::string read_file(const std::filesystem::path& path) {

@@ -1,28 +1,18 @@
 #include "bazaar/time.hpp"
 
+#include <date/date.h>
 #include <openssl/rand.h>
 
-#include <cstdio>
-#include <ctime>
 #include <stdexcept>
 #include <vector>
+
+#include "bazaar/text/hex.hpp"
 
 namespace bazaar {
 
 std::string format_rfc3339(SysTime t) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-    std::time_t secs = static_cast<std::time_t>(ms / 1000);
-    int millis = static_cast<int>(ms % 1000);
-    if (millis < 0) {
-        millis += 1000;
-        --secs;
-    }
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
-    return buf;
+    // floor, not truncation: a time before 1970 still prints its own second.
+    return date::format("%FT%TZ", date::floor<std::chrono::milliseconds>(t));
 }
 
 std::int64_t now_ms() {
@@ -35,7 +25,6 @@ namespace {
 void fill_random(unsigned char* buf, std::size_t n) {
     if (RAND_bytes(buf, static_cast<int>(n)) != 1) throw std::runtime_error("RAND_bytes failed");
 }
-const char kHex[] = "0123456789abcdef";
 }  // namespace
 
 std::string uuid_v4() {
@@ -43,26 +32,15 @@ std::string uuid_v4() {
     fill_random(b, sizeof b);
     b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
     b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
-    std::string s;
-    s.reserve(36);
-    for (int i = 0; i < 16; ++i) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
-        s += kHex[b[i] >> 4];
-        s += kHex[b[i] & 0xf];
-    }
-    return s;
+    std::string h = text::hex_encode(b, sizeof b);
+    return h.substr(0, 8) + '-' + h.substr(8, 4) + '-' + h.substr(12, 4) + '-' + h.substr(16, 4) +
+           '-' + h.substr(20);
 }
 
 std::string random_hex(std::size_t n) {
     std::vector<unsigned char> b(n);
     fill_random(b.data(), n);
-    std::string s;
-    s.reserve(2 * n);
-    for (unsigned char c : b) {
-        s += kHex[c >> 4];
-        s += kHex[c & 0xf];
-    }
-    return s;
+    return text::hex_encode(b.data(), n);
 }
 
 }  // namespace bazaar

@@ -9,6 +9,7 @@
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include "bazaar/catalog/cursor.hpp"
+#include "bazaar/text/base64.hpp"
 #include "fuzz_support.hpp"
 
 using namespace bazaar;
@@ -25,10 +26,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto id = in.ConsumeIntegral<std::int64_t>();
     const std::string text = in.ConsumeRemainingBytesAsString();
 
-    std::string raw;
-    if (base64url_decode(text, raw)) FUZZ_CHECK(base64url_encode(raw) == text, hex(text));
-    std::string back;
-    FUZZ_CHECK(base64url_decode(base64url_encode(text), back) && back == text, hex(text));
+    if (auto raw = bazaar::text::base64url_decode(text))
+        FUZZ_CHECK(bazaar::text::base64url_encode(*raw) == text, hex(text));
+    auto back = bazaar::text::base64url_decode(bazaar::text::base64url_encode(text));
+    FUZZ_CHECK(back && *back == text, hex(text));
 
     std::int64_t decoded = 0;
     if (fuzz::accepts([&] { decoded = decode_cursor(text, filter, kKey); })) {

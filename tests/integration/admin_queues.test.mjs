@@ -5,6 +5,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { request, get, post, redisCli, assertError } from '../lib/client.mjs';
 import { loginAdmin, loginUser } from '../lib/auth_helpers.mjs';
 
@@ -14,9 +16,17 @@ let admin;
 let user;
 let serial = 0;
 
+// The script as Redis gets it: `--#include <lib>` lines expanded from
+// lua/lib/, as load_scripts does (shared/src/redis.cpp).
+function source(name) {
+  return fs.readFileSync(path.join(ROOT, 'lua', `${name}.lua`), 'utf8').split('\n')
+    .map((l) => (l.startsWith('--#include ') ? fs.readFileSync(path.join(ROOT, 'lua/lib', `${l.slice(11).trim()}.lua`), 'utf8') : l))
+    .join('\n');
+}
+
 function script(name, keys, args) {
-  const out = execFileSync('redis-cli', ['-p', process.env.REDIS_PORT, '--eval', `${ROOT}/lua/${name}.lua`,
-    ...keys, ',', ...args.map(String)], { encoding: 'utf8' });
+  const out = execFileSync('redis-cli', ['-p', process.env.REDIS_PORT, 'EVAL', source(name), String(keys.length),
+    ...keys, ...args.map(String)], { encoding: 'utf8' });
   return out.trim().split('\n');
 }
 

@@ -2,9 +2,12 @@
 
 #include "bazaar/catalog/cursor.hpp"
 #include "bazaar/error.hpp"
+#include "bazaar/text/base64.hpp"
 
 using namespace bazaar::catalog;
 using bazaar::Error;
+using bazaar::text::base64url_decode;
+using bazaar::text::base64url_encode;
 
 namespace {
 const std::string kKey = "cursor-key";
@@ -22,9 +25,9 @@ TEST(Cursor, RoundTripsTheLastId) {
 
 TEST(Cursor, ForgedTamperedOrForeignCursorsAreValidationErrors) {
     auto c = encode_cursor(50, "", kKey);
-    std::string raw;
-    ASSERT_TRUE(base64url_decode(c, raw));
-    std::string forged = raw;
+    auto raw = base64url_decode(c);
+    ASSERT_TRUE(raw);
+    std::string forged = *raw;
     forged.replace(3, 2, "49");  // another id, same mac
     std::vector<std::string> bad = {
         base64url_encode(forged),        c.substr(0, c.size() - 3), "x", "", "!!",
@@ -40,17 +43,4 @@ TEST(Cursor, ForgedTamperedOrForeignCursorsAreValidationErrors) {
     }
     EXPECT_THROW(decode_cursor(c, "tag=1:x;", kKey), Error) << "bound to its filter";
     EXPECT_THROW(decode_cursor(c, "", "another-key"), Error) << "bound to the server key";
-}
-
-TEST(Base64Url, RoundTripsAndRejectsBadInput) {
-    for (const std::string& s :
-         std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
-        std::string out;
-        ASSERT_TRUE(base64url_decode(base64url_encode(s), out));
-        EXPECT_EQ(out, s);
-    }
-    std::string out;
-    EXPECT_FALSE(base64url_decode("a", out));
-    EXPECT_FALSE(base64url_decode("ab+/", out));
-    EXPECT_FALSE(base64url_decode("ab==", out));
 }

@@ -200,6 +200,24 @@ TEST(NotBefore, TokensIssuedUpToTheStampAreRefused) {
     EXPECT_EQ(auth::not_before_key(kUid), "{rt:" + kUid + "}:nbf");
 }
 
+TEST(NotBefore, StampTextAndTheRevocationControlMessage) {
+    EXPECT_EQ(auth::parse_stamp("1764540000123"), 1764540000123);
+    EXPECT_FALSE(auth::parse_stamp(""));
+    EXPECT_FALSE(auth::parse_stamp("12x"));
+    EXPECT_FALSE(auth::parse_stamp(" 12"));
+    // What lua/auth_revoke_sessions.lua publishes on the user's live channel.
+    EXPECT_EQ(
+        auth::revoked_not_before(R"({"control":"session.revoked","notBefore":1764540000123})"),
+        1764540000123);
+    // Event frames (live::frame) and anything else are not revocations.
+    EXPECT_FALSE(auth::revoked_not_before(
+        R"({"event":"cart.cleared","id":"1-0","ts":"x","data":{"control":"session.revoked"}})"));
+    EXPECT_FALSE(auth::revoked_not_before(R"({"control":"other","notBefore":1})"));
+    EXPECT_FALSE(auth::revoked_not_before(R"({"control":"session.revoked","notBefore":"1"})"));
+    EXPECT_FALSE(auth::revoked_not_before(R"({"control":"session.revoked"})"));
+    EXPECT_FALSE(auth::revoked_not_before("{\"control\""));
+}
+
 TEST(RefreshSuccessor, DerivedSoARetryGetsTheSameToken) {
     auto t = auth::make_refresh_token(kUid);
     auto s1 = auth::successor_token(kUid, t, kSecret);

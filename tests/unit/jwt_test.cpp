@@ -4,8 +4,8 @@
 #include <openssl/hmac.h>
 
 #include "bazaar/auth/jwt.hpp"
-#include "bazaar/catalog/cursor.hpp"
 #include "bazaar/error.hpp"
+#include "bazaar/text/base64.hpp"
 
 using bazaar::Error;
 using bazaar::ErrorCode;
@@ -16,7 +16,7 @@ const std::string kSecret = "unit-test-secret-of-at-least-32-bytes!!";
 constexpr std::int64_t kNow = 1'800'000'000;
 
 std::string b64(const std::string& s) {
-    return bazaar::catalog::base64url_encode(s);
+    return bazaar::text::base64url_encode(s);
 }
 
 // A token signed by hand, to build what sign_access_token never would.

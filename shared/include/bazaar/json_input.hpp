@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "bazaar/error.hpp"
+#include "bazaar/text/utf8.hpp"
 
 namespace bazaar {
 
@@ -66,7 +67,7 @@ class JsonInput {
 };
 
 // Number of UTF-8 code points (continuation bytes are not counted).
-std::size_t utf8_length(std::string_view s);
+using text::utf8_length;
 // True when `s` is well-formed UTF-8 without control characters other than
 // \n and \t (free text such as a description).
 bool is_clean_text(std::string_view s, bool allow_newlines);

@@ -3,7 +3,9 @@
 #include <openssl/hmac.h>
 
 #include "bazaar/auth/session_stamp.hpp"
+#include "bazaar/events/live_events.hpp"
 #include "bazaar/migrations.hpp"  // sha256_hex
+#include "bazaar/text/hex.hpp"
 #include "bazaar/time.hpp"
 #include "bazaar/uuid.hpp"
 
@@ -11,12 +13,6 @@ namespace bazaar::auth {
 
 namespace {
 constexpr std::size_t kRandomBytes = 32;  // 256 bits
-
-bool is_lower_hex(std::string_view s) {
-    for (char c : s)
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    return true;
-}
 
 }  // namespace
 
@@ -28,7 +24,8 @@ std::optional<std::string> refresh_token_user(std::string_view token) {
     auto dot = token.find('.');
     if (dot == std::string_view::npos) return std::nullopt;
     std::string_view user = token.substr(0, dot), secret = token.substr(dot + 1);
-    if (!is_canonical_uuid(user) || secret.size() != 2 * kRandomBytes || !is_lower_hex(secret))
+    if (!is_canonical_uuid(user) || secret.size() != 2 * kRandomBytes ||
+        !text::is_lower_hex(secret))
         return std::nullopt;
     return std::string(user);
 }
@@ -56,14 +53,8 @@ std::string successor_token(std::string_view user_id, std::string_view presented
     unsigned int len = 0;
     HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
          reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), md, &len);
-    static const char* kHex = "0123456789abcdef";
-    std::string out(user_id);
-    out += '.';
-    for (unsigned int i = 0; i < len; ++i) {
-        out += kHex[md[i] >> 4];
-        out += kHex[md[i] & 15];
-    }
-    return out;
+
+    return std::string(user_id) + "." + text::hex_encode(md, len);
 }
 
 Rotation rotate_refresh_token(Redis& redis, std::string_view presented,
@@ -78,7 +69,8 @@ Rotation rotate_refresh_token(Redis& redis, std::string_view presented,
         {refresh_token_key(*user, presented), refresh_generation_key(*user),
          refresh_token_key(*user, next), not_before_key(*user)},
         {std::to_string(policy.ttl_s), std::to_string(policy.reuse_window_s * 1000LL),
-         std::to_string(policy.now_ms), std::to_string(policy.access_ttl_s)});
+         std::to_string(policy.now_ms), std::to_string(policy.access_ttl_s),
+         live::channel(live::user_room(*user))});
     std::string_view s = reply.str();
     if (s == "ok" || s == "retry") {
         r.outcome = s == "ok" ? RotateOutcome::kOk : RotateOutcome::kRetry;

@@ -2,8 +2,11 @@
 
 #include <charconv>
 
+#include <nlohmann/json.hpp>
+
 #include "bazaar/auth/refresh_tokens.hpp"
 #include "bazaar/error.hpp"
+#include "bazaar/events/live_events.hpp"
 #include "bazaar/time.hpp"
 
 namespace bazaar::auth {
@@ -16,13 +19,28 @@ RedisArgs not_before_command(std::string_view user_id) {
     return RedisArgs{"GET", not_before_key(user_id)};
 }
 
-std::optional<std::int64_t> stamp_from_reply(const Reply& reply) {
-    if (reply.is_nil() || !reply.is_string()) return std::nullopt;
-    std::string_view s = reply.str();
+std::optional<std::int64_t> parse_stamp(std::string_view s) {
     std::int64_t v = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+    if (s.empty() || ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
     return v;
+}
+
+std::optional<std::int64_t> stamp_from_reply(const Reply& reply) {
+    if (reply.is_nil() || !reply.is_string()) return std::nullopt;
+    return parse_stamp(reply.str());
+}
+
+std::optional<std::int64_t> revoked_not_before(std::string_view payload) {
+    // Event frames start with {"event": (live::frame); only a control
+    // message is parsed.
+    if (payload.find("\"control\"") == std::string_view::npos) return std::nullopt;
+    auto j = nlohmann::json::parse(payload.begin(), payload.end(), nullptr, false);
+    if (!j.is_object() || j.value("control", nlohmann::json()) != "session.revoked")
+        return std::nullopt;
+    auto nbf = j.find("notBefore");
+    if (nbf == j.end() || !nbf->is_number_integer()) return std::nullopt;
+    return nbf->get<std::int64_t>();
 }
 
 bool issued_after_stamp(std::int64_t issued_at_ms, std::optional<std::int64_t> not_before_ms) {
@@ -48,7 +66,8 @@ void require_current_session(Redis& redis, const AccessClaims& claims) {
 void revoke_sessions(Redis& redis, std::string_view user_id, int access_ttl_s) {
     redis.eval_script("auth_revoke_sessions",
                       {refresh_generation_key(user_id), not_before_key(user_id)},
-                      {std::to_string(now_ms()), std::to_string(access_ttl_s)});
+                      {std::to_string(now_ms()), std::to_string(access_ttl_s),
+                       live::channel(live::user_room(user_id))});
 }
 
 }  // namespace bazaar::auth

@@ -6,6 +6,7 @@
 #include "bazaar/catalog/cursor.hpp"
 #include "bazaar/error.hpp"
 #include "bazaar/json_input.hpp"
+#include "bazaar/text/strings.hpp"
 
 namespace bazaar::catalog {
 
@@ -17,18 +18,10 @@ std::optional<std::string> first(const QueryParams& params, std::string_view nam
     return std::nullopt;
 }
 
+// Every item, empty ones kept (an empty item is an error the caller reports).
 std::vector<std::string> split_list(const std::string& s) {
     std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start <= s.size()) {
-        std::size_t comma = s.find(',', start);
-        if (comma == std::string::npos) comma = s.size();
-        std::string item = s.substr(start, comma - start);
-        while (!item.empty() && item.front() == ' ') item.erase(0, 1);
-        while (!item.empty() && item.back() == ' ') item.pop_back();
-        out.push_back(item);
-        start = comma + 1;
-    }
+    for (std::string_view item : text::split(s, ',')) out.emplace_back(text::trim(item, " "));
     return out;
 }
 

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "bazaar/text/base64.hpp"
 #include "bazaar/time.hpp"
 
 namespace bazaar::mail {
@@ -30,28 +31,7 @@ bool is_ascii(const std::string& s) {
 // RFC 2047 encoded-word for a non-ASCII subject.
 std::string encode_header_text(const std::string& s) {
     if (is_ascii(s)) return s;
-    static const char* kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    std::size_t i = 0;
-    while (i + 2 < s.size()) {
-        unsigned v = (static_cast<unsigned char>(s[i]) << 16) |
-                     (static_cast<unsigned char>(s[i + 1]) << 8) |
-                     static_cast<unsigned char>(s[i + 2]);
-        out += kB64[(v >> 18) & 63];
-        out += kB64[(v >> 12) & 63];
-        out += kB64[(v >> 6) & 63];
-        out += kB64[v & 63];
-        i += 3;
-    }
-    if (i < s.size()) {
-        unsigned v = static_cast<unsigned char>(s[i]) << 16;
-        if (i + 1 < s.size()) v |= static_cast<unsigned char>(s[i + 1]) << 8;
-        out += kB64[(v >> 18) & 63];
-        out += kB64[(v >> 12) & 63];
-        out += i + 1 < s.size() ? kB64[(v >> 6) & 63] : '=';
-        out += '=';
-    }
-    return "=?UTF-8?B?" + out + "?=";
+    return "=?UTF-8?B?" + text::base64_encode(s) + "?=";
 }
 
 std::string rfc5322_date() {

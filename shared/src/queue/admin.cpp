@@ -7,6 +7,8 @@
 #include "bazaar/error.hpp"
 #include "bazaar/queue/events.hpp"
 #include "bazaar/queue/keys.hpp"
+#include "bazaar/text/hex.hpp"
+#include "bazaar/text/strings.hpp"
 #include "bazaar/time.hpp"
 
 namespace bazaar::queue {
@@ -59,12 +61,8 @@ nlohmann::json job_json(std::string_view queue, std::string_view id, const Reply
     for (std::size_t i = 0; i + 1 < hash.size(); i += 2)
         f[std::string(hash.at(i).str())] = std::string(hash.at(i + 1).str());
     auto deps = nlohmann::json::array();
-    for (std::size_t at = 0; at < f["dependsOn"].size();) {
-        auto comma = f["dependsOn"].find(',', at);
-        if (comma == std::string::npos) comma = f["dependsOn"].size();
-        deps.push_back(f["dependsOn"].substr(at, comma - at));
-        at = comma + 1;
-    }
+    if (!f["dependsOn"].empty())
+        for (std::string_view dep : text::split(f["dependsOn"], ',')) deps.push_back(dep);
     return {
         {"id", id},
         {"queue", queue},
@@ -89,32 +87,6 @@ nlohmann::json job_json(std::string_view queue, std::string_view id, const Reply
     };
 }
 
-std::string hex(std::string_view s) {
-    static const char digits[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : s) {
-        out += digits[c >> 4];
-        out += digits[c & 0xf];
-    }
-    return out;
-}
-
-std::optional<std::string> unhex(std::string_view s) {
-    if (s.size() % 2) return std::nullopt;
-    std::string out;
-    auto val = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        return -1;
-    };
-    for (std::size_t i = 0; i < s.size(); i += 2) {
-        int hi = val(s[i]), lo = val(s[i + 1]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        out += static_cast<char>(hi * 16 + lo);
-    }
-    return out;
-}
-
 // Cursor "<score>.<hex id>": the last item of the previous page.
 struct Cursor {
     std::string score;
@@ -128,7 +100,7 @@ Cursor parse_cursor(std::string_view c) {
     std::string score(c.substr(0, dot));
     if (!std::all_of(score.begin(), score.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
         throw bad();
-    auto id = unhex(c.substr(dot + 1));
+    auto id = text::hex_decode(c.substr(dot + 1));
     if (!id || id->empty()) throw bad();
     return {score, *id};
 }
@@ -231,7 +203,7 @@ JobPage list_jobs(Redis& redis, std::string_view queue, std::string_view state, 
     if (n > shown && shown > 0) {
         std::string score(ids.at(2 * shown - 1).str());
         score = score.substr(0, score.find('.'));
-        page.next_cursor = score + "." + hex(ids.at(2 * shown - 2).str());
+        page.next_cursor = score + "." + text::hex_encode(ids.at(2 * shown - 2).str());
     }
     return page;
 }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "bazaar/error.hpp"
+#include "bazaar/text/strings.hpp"
 
 namespace bazaar::queue {
 
@@ -87,15 +88,7 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::toupper(static_cast<unsigned char>(a[i])) !=
-            std::toupper(static_cast<unsigned char>(b[i])))
-            return false;
-    }
-    return true;
-}
+using text::iequals;
 
 // Control bytes and non-ASCII would garble the reason text shown to clients.
 std::string describe_char(char c) {
@@ -203,13 +196,7 @@ std::uint64_t parse_item(const FieldSpec& f, std::string_view item) {
 
 std::uint64_t parse_field(const FieldSpec& f, std::string_view text) {
     std::uint64_t bits = 0;
-    std::size_t start = 0;
-    while (true) {
-        const std::size_t comma = text.find(',', start);
-        bits |= parse_item(f, text.substr(start, comma - start));
-        if (comma == std::string_view::npos) break;
-        start = comma + 1;
-    }
+    for (std::string_view item : bazaar::text::split(text, ',')) bits |= parse_item(f, item);
     return bits;
 }
 

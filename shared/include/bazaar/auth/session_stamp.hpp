@@ -19,8 +19,13 @@
 // token is accepted (like the rate limiter, fail open): revocations need
 // Redis themselves, so none can have happened during the outage.
 //
-// For other processes (bazaar-ws at the handshake and on re-auth):
-// require_current_session(redis, claims) is the whole check in one call.
+// bazaar-ws reads the stamp with its own async connection (not_before_key +
+// parse_stamp + issued_after_stamp) when a socket's room is subscribed and
+// on re-auth. Sockets already open learn of a revocation from the control
+// message the revoking script publishes on the user's live channel
+// (revocation_message, same script as the stamp, so a socket subscribed
+// before the script ran gets the message and one subscribed after reads the
+// stamp); bazaar-ws closes them with 4001 and never forwards the message.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +47,15 @@ RedisArgs not_before_command(std::string_view user_id);
 // The stamp in a reply of not_before_command: nullopt when none is set (or
 // the value is not a number, which only a hand edit can make).
 std::optional<std::int64_t> stamp_from_reply(const Reply& reply);
+// The same for the stored text of the stamp.
+std::optional<std::int64_t> parse_stamp(std::string_view text);
+
+// The control message on the user's live channel when sessions are revoked:
+//   {"control":"session.revoked","notBefore":<unix ms>}
+// (built by lua/auth_revoke_sessions.lua and auth_refresh_rotate.lua).
+// revoked_not_before returns the stamp of such a message, nullopt for any
+// other payload (an event frame).
+std::optional<std::int64_t> revoked_not_before(std::string_view payload);
 
 // The rule itself (see the header comment).
 bool issued_after_stamp(std::int64_t issued_at_ms, std::optional<std::int64_t> not_before_ms);

@@ -20,8 +20,4 @@ std::string encode_cursor(std::int64_t last_id, std::string_view filter, const s
 std::int64_t decode_cursor(std::string_view cursor, std::string_view filter,
                            const std::string& key);
 
-// base64url without padding (RFC 4648 §5); decode returns false on bad input.
-std::string base64url_encode(std::string_view bytes);
-bool base64url_decode(std::string_view text, std::string& out);
-
 }  // namespace bazaar::catalog

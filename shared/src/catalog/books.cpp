@@ -1,23 +1,18 @@
-#include "bazaar/catalog/catalog_service.hpp"
-
-#include <unistd.h>
-
-#include <map>
-
+// Books: the catalog's reads (lists, one book, tags, recommendations) and the
+// admin writes, each write one transaction framed by cache invalidations.
+// Contracts in bazaar/catalog/catalog_service.hpp.
 #include "bazaar/cache/read_cache.hpp"
 #include "bazaar/catalog/cache_scopes.hpp"
-#include "bazaar/catalog/cursor.hpp"
+#include "bazaar/catalog/catalog_service.hpp"
 #include "bazaar/error.hpp"
-#include "bazaar/log.hpp"
+#include "book_rows.hpp"
+#include "media_files.hpp"
+
+#define BOOK_COLUMNS BAZAAR_BOOK_COLUMNS
 
 namespace bazaar::catalog {
 
 namespace {
-
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-#define BOOK_COLUMNS                                                               \
-    "b.id, b.title, b.author, b.description, b.price_cents, b.currency, b.stock, " \
-    "b.favorite_count, " TS("b.created_at") ", " TS("b.updated_at")
 
 // The hot uncached read, prepared once per connection.
 const bool kPrepared = [] {
@@ -26,86 +21,6 @@ const bool kPrepared = [] {
                       " FROM books b WHERE b.id = $1 AND b.deleted_at IS NULL");
     return true;
 }();
-
-Book book_from_row(const pqxx::row& r) {
-    Book b;
-    b.id = r[0].as<std::int64_t>();
-    b.title = r[1].as<std::string>();
-    b.author = r[2].as<std::string>();
-    b.description = r[3].as<std::string>();
-    b.price_cents = r[4].as<std::int64_t>();
-    b.currency = r[5].as<std::string>();
-    b.stock = r[6].as<std::int64_t>();
-    b.favorite_count = r[7].as<std::int64_t>();
-    b.created_at = r[8].as<std::string>();
-    b.updated_at = r[9].as<std::string>();
-    return b;
-}
-
-std::string id_array(const std::vector<Book>& books) {
-    std::string a = "{";
-    for (std::size_t i = 0; i < books.size(); ++i)
-        a += (i ? "," : "") + std::to_string(books[i].id);
-    return a + "}";
-}
-
-std::string public_media_path(const std::string& stored) {
-    if (stored.rfind("/media/", 0) == 0) return stored;
-    if (!stored.empty() && stored.front() == '/') return stored;
-    return "/media/" + stored;
-}
-
-// Fills tags/images of `books` as the projection asks: one query per
-// relation for the whole page, never one per book.
-void load_relations(pqxx::transaction_base& tx, std::vector<Book>& books, const Projection& p) {
-    if (books.empty() || (!p.tags && !p.images)) return;
-    std::map<std::int64_t, Book*> by_id;
-    for (auto& b : books) by_id[b.id] = &b;
-    std::string ids = id_array(books);
-    if (p.tags) {
-        auto rows = tx.exec_params(
-            "SELECT bt.book_id, t.id, t.name FROM book_tags bt JOIN tags t ON t.id = bt.tag_id "
-            "WHERE bt.book_id = ANY($1::bigint[]) ORDER BY t.name",
-            ids);
-        for (const auto& r : rows)
-            by_id[r[0].as<std::int64_t>()]->tags.push_back(
-                {r[1].as<std::int64_t>(), r[2].as<std::string>()});
-    }
-    if (p.images) {
-        auto rows = tx.exec_params(
-            "SELECT book_id, id, status, original_path, variants::text, coalesce(error, '') "
-            "FROM images WHERE book_id = ANY($1::bigint[]) ORDER BY id",
-            ids);
-        for (const auto& r : rows) {
-            Image img;
-            img.id = r[1].as<std::int64_t>();
-            img.status = r[2].as<std::string>();
-            img.original = public_media_path(r[3].as<std::string>());
-            img.variants = nlohmann::json::parse(r[4].as<std::string>(), nullptr, false);
-            if (img.variants.is_discarded()) img.variants = nlohmann::json::object();
-            img.error = r[5].as<std::string>();
-            by_id[r[0].as<std::int64_t>()]->images.push_back(std::move(img));
-        }
-    }
-}
-
-// limit+1 rows in, a page out: the extra row only says a next page exists.
-Page to_page(std::vector<Book> rows, const ListQuery& q, const std::string& key) {
-    Page page;
-    page.limit = q.limit;
-    if (rows.size() > static_cast<std::size_t>(q.limit)) {
-        rows.resize(static_cast<std::size_t>(q.limit));
-        page.next_cursor = encode_cursor(rows.back().id, q.filter(), key);
-    }
-    page.books = std::move(rows);
-    return page;
-}
-
-bool book_is_live(pqxx::transaction_base& tx, std::int64_t id, bool lock) {
-    std::string sql = "SELECT 1 FROM books WHERE id = $1 AND deleted_at IS NULL";
-    if (lock) sql += " FOR UPDATE";
-    return !tx.exec_params(sql, id).empty();
-}
 
 // Connect-or-create: missing tags are inserted, existing ones reused; the
 // book's links become exactly `names`. Tags themselves are never deleted.
@@ -147,18 +62,9 @@ Book read_back(pqxx::transaction_base& tx, std::int64_t id) {
     return books[0];
 }
 
-// Image files live under <var>/media; the stored path is its public URL
-// ("/media/originals/x.jpg") or relative to the media folder.
-void remove_media_file(const std::string& var_dir, const std::string& public_path) {
-    std::string rel = public_path;
-    if (rel.rfind("/media/", 0) == 0) rel = rel.substr(7);
-    if (rel.empty() || rel.front() == '/' || rel.find("..") != std::string::npos) return;
-    std::string path = var_dir + "/media/" + rel;
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-        log::warn("could not remove image file", {{"file", path}});
-}
-
 }  // namespace
+
+/* ---- reads ---------------------------------------------------------------- */
 
 std::string cursor_key(const Config& c) {
     return "cursor-v1:" + c.jwt_secret;
@@ -269,6 +175,8 @@ std::vector<Book> recommendations(Pg& pg, std::int64_t book_id) {
     });
 }
 
+/* ---- admin writes --------------------------------------------------------- */
+
 Book create_book(Backends& b, const BookInput& in) {
     Book created;
     cache::around_write(b.redis, {kBooksScope, kTagsScope}, [&] {
@@ -338,61 +246,6 @@ void delete_book(Backends& b, std::int64_t id) {
     });
     // After commit: a crash here leaves orphan files, never rows without files.
     for (const auto& f : files) remove_media_file(b.config.var_dir, f);
-}
-
-void add_favorite(Backends& b, const std::string& user_id, std::int64_t book_id) {
-    cache::around_write(b.redis, {book_scope(book_id), kBooksScope}, [&] {
-        try {
-            b.pg.transact([&](pqxx::work& w) {
-                if (!book_is_live(w, book_id, false)) throw Error::not_found("book");
-                auto r = w.exec_params(
-                    "INSERT INTO favorites (user_id, book_id) VALUES ($1::uuid, $2) "
-                    "ON CONFLICT DO NOTHING RETURNING book_id",
-                    user_id, book_id);
-                if (!r.empty())
-                    w.exec_params(
-                        "UPDATE books SET favorite_count = favorite_count + 1 WHERE id = $1",
-                        book_id);
-            });
-        } catch (const pqxx::foreign_key_violation& e) {
-            // A validly signed token whose user no longer exists.
-            if (std::string_view(e.what()).find("favorites_user_id_fkey") == std::string::npos)
-                throw;
-            throw Error(ErrorCode::kUnauthenticated, "the token's user does not exist");
-        }
-    });
-}
-
-void remove_favorite(Backends& b, const std::string& user_id, std::int64_t book_id) {
-    cache::around_write(b.redis, {book_scope(book_id), kBooksScope}, [&] {
-        b.pg.transact([&](pqxx::work& w) {
-            if (!book_is_live(w, book_id, false)) throw Error::not_found("book");
-            auto r = w.exec_params(
-                "DELETE FROM favorites WHERE user_id = $1::uuid AND book_id = $2 RETURNING book_id",
-                user_id, book_id);
-            if (!r.empty())
-                w.exec_params(
-                    "UPDATE books SET favorite_count = greatest(favorite_count - 1, 0) WHERE id = "
-                    "$1",
-                    book_id);
-        });
-    });
-}
-
-Page list_favorites(Pg& pg, const std::string& user_id, const ListQuery& q,
-                    const std::string& key) {
-    return pg.transact([&](pqxx::work& w) {
-        std::string sql = "SELECT " BOOK_COLUMNS
-                          " FROM favorites f JOIN books b ON b.id = f.book_id "
-                          "WHERE f.user_id = $1::uuid AND b.deleted_at IS NULL";
-        if (q.before_id) sql += " AND b.id < $2::bigint";
-        sql += " ORDER BY b.id DESC LIMIT " + std::to_string(q.limit + 1);
-        pqxx::result r =
-            q.before_id ? w.exec_params(sql, user_id, *q.before_id) : w.exec_params(sql, user_id);
-        std::vector<Book> rows;
-        for (const auto& row : r) rows.push_back(book_from_row(row));
-        return to_page(std::move(rows), q, key);
-    });
 }
 
 }  // namespace bazaar::catalog
