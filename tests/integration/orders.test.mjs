@@ -320,7 +320,7 @@ test('expiry: exactly once with two workers, stock released once, order.expired'
 
 test('cancel racing expiry: one wins, the stock comes back once', async () => {
   const book = await createBook(30);
-  const users = await Promise.all(Array.from({ length: 6 }, () => registerUser('race')));
+  const users = makeUsers(6).map((u) => ({ accessToken: u.token, user: { id: u.id } }));
   const orders = [];
   for (const u of users) {
     await addToCart(u.accessToken, book.id, 2);

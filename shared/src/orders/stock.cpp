@@ -210,7 +210,7 @@ int sweep_holds(Pg& pg, Redis& redis, int limit) {
     for (std::size_t i = 0; i < due.size(); ++i) {
         std::string order_id(due.at(i).str());
         Reply held = redis.command({"GET", hold_key(order_id)});
-        if (held.is_nil()) {
+        if (held.is_nil() || held.str() == "settled") {
             redis.command({"ZREM", kHoldsKey, order_id});
             continue;
         }

@@ -97,8 +97,9 @@ Reservation reserve(Pg& pg, Redis& redis, const std::string& order_id,
 
 // After the order's transaction committed: drops the hold and mirrors the
 // changes the hold's epoch did not count (`changes` in the hold's line
-// order, i.e. merge() order). No-op when the hold is gone (the sweeper
-// finished it). Best effort: a Redis failure is logged and left to the
+// order, i.e. merge() order). No-op when the hold was settled already (the
+// sweeper); a hold lost with Redis's data (FLUSHALL) still has its changes
+// mirrored, checked by stock_seq alone (lua/stock_settle.lua). Best effort: a Redis failure is logged and left to the
 // sweeper.
 void commit_hold(Redis& redis, const std::string& order_id, const std::string& hold,
                  const std::vector<Change>& changes);
