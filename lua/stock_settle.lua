@@ -10,14 +10,22 @@ writes): a commit then still mirrors its changes, with no epoch — the
 stock_seq check alone decides, which is exactly right for counters loaded
 after the loss; a cancel has nothing to give back to them.
 
+`abort`: the caller does not know whether its reserve ran (Redis timed out
+or restarted mid-call): a hold found is cancelled, whatever its value.
+
 KEYS: 1 {stock}:holds, 2 {stock}:hold:<orderId>, 2+i {stock}:b:<bookId of hold line i>
-ARGV: 1 orderId, 2 'commit'|'cancel', 3 the hold's value as the caller knows
-      it, 3+i (commit) books.stock_seq of line i's change
+ARGV: 1 orderId, 2 'commit'|'cancel'|'abort', 3 the hold's value as the
+      caller knows it (abort: ignored), 3+i (commit) books.stock_seq of line i's change
 Returns 1 when settled, 2 when the hold was lost and its commit mirrored,
 0 when already settled (or lost, for a cancel). ]]
 --#include stock
 local STOCK_SETTLED_TTL_MS = 3600000
 local current = redis.call('GET', KEYS[2])
+if ARGV[2] == 'abort' then
+    if not current or current == 'settled' then return 0 end
+    ARGV[2] = 'cancel'
+    ARGV[3] = current
+end
 local lines = stock_hold_lines(ARGV[3])
 if not current then
     if ARGV[2] ~= 'commit' then return 0 end

@@ -1,7 +1,9 @@
 #include "bazaar/orders/stock.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include "bazaar/error.hpp"
 #include "bazaar/log.hpp"
@@ -106,6 +108,22 @@ void commit_hold(Redis& redis, const std::string& order_id, const std::string& h
 
 void cancel_hold(Redis& redis, const std::string& order_id, const std::string& hold) {
     settle(redis, order_id, hold, "cancel", {});
+}
+
+void abort_hold(Redis& redis, const std::string& order_id, const std::vector<Line>& input) {
+    std::vector<std::string> keys{kHoldsKey, hold_key(order_id)};
+    for (const auto& l : merge(input)) keys.push_back(book_key(l.book_id));
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        try {
+            redis.eval_script("stock_settle", keys, {order_id, "abort", ""});
+            return;
+        } catch (const std::exception& e) {
+            if (attempt == 4)
+                log::warn("stock hold not aborted; the sweep will",
+                          {{"orderId", order_id}, {"error", e.what()}});
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+    }
 }
 
 Take take_in_transaction(pqxx::work& w, const std::vector<Line>& input) {

@@ -99,13 +99,18 @@ Reservation reserve(Pg& pg, Redis& redis, const std::string& order_id,
 // changes the hold's epoch did not count (`changes` in the hold's line
 // order, i.e. merge() order). No-op when the hold was settled already (the
 // sweeper); a hold lost with Redis's data (FLUSHALL) still has its changes
-// mirrored, checked by stock_seq alone (lua/stock_settle.lua). Best effort: a Redis failure is logged and left to the
-// sweeper.
+// mirrored, checked by stock_seq alone (lua/stock_settle.lua). Best effort: a Redis failure is
+// logged and left to the sweeper.
 void commit_hold(Redis& redis, const std::string& order_id, const std::string& hold,
                  const std::vector<Change>& changes);
 // The order's transaction failed: gives the hold back (only to counters of
 // the same epoch). Best effort, like commit_hold.
 void cancel_hold(Redis& redis, const std::string& order_id, const std::string& hold);
+// reserve() failed with Error(kUnavailable): the script may have run (a
+// timeout or a restart after it ran). Cancels the hold if there is one,
+// retrying for about a second; otherwise the sweep returns it after its
+// lease (meanwhile it would make other buyers see the stock as gone).
+void abort_hold(Redis& redis, const std::string& order_id, const std::vector<Line>& lines);
 
 // In the caller's transaction: books.stock −= q for each line (book id
 // order, so concurrent transactions never deadlock), returning the changes.
