@@ -171,7 +171,6 @@ void apply(Redis& redis, const std::vector<Change>& changes) {
         redis.eval_script("stock_apply", keys, args);
     } catch (const std::exception& e) {
         // The counters stay lower than Postgres (never higher): no oversell.
-        // The worker's sweep reloads them.
         log::warn("stock change not mirrored to redis", {{"error", e.what()}});
     }
 }

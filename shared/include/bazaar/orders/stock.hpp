@@ -36,9 +36,12 @@
 //     nothing back (the load never counted it).
 //   - a release committed while the counter was missing is stored as p:<seq>
 //     and applied by the load only when its seq > s.
-// So dropping a counter (unload()) is safe at any moment: it is how drift is
-// healed (a process that died between commit and apply) by the worker's
-// sweep, and after Postgres refused what Redis admitted.
+// So dropping a counter (unload()) is safe at any moment: checkout does it
+// when Postgres refused what Redis admitted (the counter was too high).
+// Not done yet: a periodic unload by the worker for the opposite drift (a
+// release whose Redis mirror was lost when its process died right after
+// commit leaves the counter too low — never an oversell, an undersell
+// until the counter is dropped).
 //
 // Holds whose process died: sweep_holds() (bazaar-worker, periodically)
 // takes holds past their lease; if the order exists in Postgres the commit
@@ -127,8 +130,8 @@ std::vector<Change> give_back_in_transaction(pqxx::work& w, const std::vector<Li
 // After a commit that released stock (give_back_in_transaction) or took it
 // without a hold (reserve_again): mirrors the changes into the counters
 // (lua/stock_apply.lua; a counter that is loaded after the change already
-// has it). Best effort: logs and unloads nothing on failure; the periodic
-// sweep heals.
+// has it). Best effort: a failure is logged and leaves the counter lower
+// than Postgres (never higher: no oversell) until it is unloaded.
 void apply(Redis& redis, const std::vector<Change>& changes);
 
 // Loads the counters of `book_ids` that are missing (see above).
