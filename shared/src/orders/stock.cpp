@@ -214,6 +214,20 @@ void unload(Redis& redis, const std::vector<std::int64_t>& book_ids) {
     redis.eval_script("stock_unload", keys, {});
 }
 
+int unload_all(Redis& redis) {
+    int dropped = 0;
+    std::string cursor = "0";
+    do {
+        Reply r = redis.command({"SCAN", cursor, "MATCH", "{stock}:b:*", "COUNT", "1000"});
+        cursor = std::string(r.at(0).str());
+        std::vector<std::string> keys;
+        for (std::size_t i = 0; i < r.at(1).size(); ++i) keys.emplace_back(r.at(1).at(i).str());
+        if (!keys.empty())
+            dropped += static_cast<int>(redis.eval_script("stock_unload", keys, {}).integer());
+    } while (cursor != "0");
+    return dropped;
+}
+
 std::optional<std::int64_t> available(Redis& redis, std::int64_t book_id) {
     Reply r = redis.command({"HMGET", book_key(book_id), "a", "e"});
     if (r.at(1).is_nil()) return std::nullopt;

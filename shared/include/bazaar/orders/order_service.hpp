@@ -24,7 +24,7 @@
 // row and writes the `order.<status>` live event to the outbox, all in the
 // caller's transaction. Stock changes reach the Redis counters after commit
 // (after_commit()); if that is missed a counter stays too low (no oversell)
-// until it is unloaded (stock.hpp).
+// until the worker's sweep drops it (stock.hpp).
 //
 // How the payments side calls it:
 //   - a webhook inside its own transaction:

@@ -38,10 +38,10 @@
 //     and applied by the load only when its seq > s.
 // So dropping a counter (unload()) is safe at any moment: checkout does it
 // when Postgres refused what Redis admitted (the counter was too high).
-// Not done yet: a periodic unload by the worker for the opposite drift (a
-// release whose Redis mirror was lost when its process died right after
-// commit leaves the counter too low — never an oversell, an undersell
-// until the counter is dropped).
+// The opposite drift (a release whose Redis mirror was lost when its process
+// died right after commit leaves a counter too low: never an oversell, an
+// undersell) is healed by the worker's sweep, which drops every counter now
+// and then (unload_all) so that the next use rebuilds it from Postgres.
 //
 // Holds whose process died: sweep_holds() (bazaar-worker, periodically)
 // takes holds past their lease; if the order exists in Postgres the commit
@@ -131,13 +131,18 @@ std::vector<Change> give_back_in_transaction(pqxx::work& w, const std::vector<Li
 // without a hold (reserve_again): mirrors the changes into the counters
 // (lua/stock_apply.lua; a counter that is loaded after the change already
 // has it). Best effort: a failure is logged and leaves the counter lower
-// than Postgres (never higher: no oversell) until it is unloaded.
+// than Postgres (never higher: no oversell) until unload_all().
 void apply(Redis& redis, const std::vector<Change>& changes);
 
 // Loads the counters of `book_ids` that are missing (see above).
 void load(Pg& pg, Redis& redis, const std::vector<std::int64_t>& book_ids);
 // Drops counters so the next use loads them again (always safe, see above).
 void unload(Redis& redis, const std::vector<std::int64_t>& book_ids);
+
+// Drops every loaded counter (SCAN, batches); returns how many. The
+// worker's sweep runs it every kUnloadAllEverySweeps sweeps.
+int unload_all(Redis& redis);
+inline constexpr int kUnloadAllEverySweeps = 20;
 
 // The Redis counter of a book (nullopt: not loaded). Tests and admin.
 std::optional<std::int64_t> available(Redis& redis, std::int64_t book_id);
