@@ -6,6 +6,7 @@
 #include "handlers/cart.hpp"
 #include "handlers/favorites.hpp"
 #include "handlers/operations.hpp"
+#include "handlers/orders.hpp"
 #include "handlers/tags.hpp"
 
 namespace bazaar::http {
@@ -18,6 +19,7 @@ void register_all_routes(Router& router) {
     register_tags_routes(router);
     register_favorites_routes(router);
     register_cart_routes(router);
+    register_orders_routes(router);
 }
 
 }  // namespace bazaar::http
