@@ -86,11 +86,13 @@ struct Fixture {
                 "INSERT INTO users (id, email, username, password_hash) VALUES ($1, $2, $3, "
                 "'$argon2id$v=19$m=65536,t=2,p=1$bm8tbG9naW4$bm8tbG9naW4')",
                 user, email, "Zoë <Reader>");
-            book1 = w.exec1("INSERT INTO books (title, author, price_cents, stock) "
-                            "VALUES ('Mail 1', 'A', 1299, 5) RETURNING id")[0]
+            book1 = w.exec1(
+                         "INSERT INTO books (title, author, price_cents, stock) "
+                         "VALUES ('Mail 1', 'A', 1299, 5) RETURNING id")[0]
                         .as<std::int64_t>();
-            book2 = w.exec1("INSERT INTO books (title, author, price_cents, stock) "
-                            "VALUES ('Mail 2', 'A', 350, 5) RETURNING id")[0]
+            book2 = w.exec1(
+                         "INSERT INTO books (title, author, price_cents, stock) "
+                         "VALUES ('Mail 2', 'A', 350, 5) RETURNING id")[0]
                         .as<std::int64_t>();
         });
     }
@@ -167,8 +169,9 @@ TEST(OrderMail, EveryOrderTemplateArrivesAndARolledBackTransactionEnqueuesNothin
     }),
                  std::runtime_error);
     auto outbox_rows = f.b.pg.transact([&](pqxx::work& w) {
-        return w.exec_params1("SELECT count(*) FROM outbox WHERE payload::text LIKE $1",
-                              "%" + rolled_back + "%")[0]
+        return w
+            .exec_params1("SELECT count(*) FROM outbox WHERE payload::text LIKE $1",
+                          "%" + rolled_back + "%")[0]
             .as<int>();
     });
     EXPECT_EQ(outbox_rows, 0);

@@ -34,7 +34,9 @@ namespace {
 using namespace bazaar;
 using namespace bazaar::worker;
 
-mail::Settings settings(const Config& c) { return mail::Settings{c.mail_from, c.public_base_url}; }
+mail::Settings settings(const Config& c) {
+    return mail::Settings{c.mail_from, c.public_base_url};
+}
 
 void send_message(JobContext& job, mail::Message m) {
     const Config& c = job.backends().config;
@@ -118,7 +120,7 @@ const JobRegistration kShipped{mail::kQueue, mail::order_mail_template(mail::Ord
                                send_order_mail};
 const JobRegistration kExpired{mail::kQueue, mail::order_mail_template(mail::OrderMail::kExpired),
                                send_order_mail};
-const JobRegistration kRefunded{
-    mail::kQueue, mail::order_mail_template(mail::OrderMail::kRefunded), send_order_mail};
+const JobRegistration kRefunded{mail::kQueue, mail::order_mail_template(mail::OrderMail::kRefunded),
+                                send_order_mail};
 
 }  // namespace

@@ -99,8 +99,7 @@ Message render(const std::string& template_name, const nlohmann::json& data, con
     return m;
 }
 
-Message render_order(const std::string& template_name, const OrderView& order,
-                     const Settings& s) {
+Message render_order(const std::string& template_name, const OrderView& order, const Settings& s) {
     if (template_name.rfind("order_", 0) != 0)
         throw std::invalid_argument("'" + mime::one_line(template_name) +
                                     "' is not an order template");
@@ -114,13 +113,14 @@ Message render_order(const std::string& template_name, const OrderView& order,
         std::string price = format_money(line.unit_price_cents * line.quantity, order.currency);
         text_items += "  " + std::to_string(line.quantity) + " x " + title + "  " + price + "\n";
         html_items += "<tr><td style=\"padding: 0 1em 0 0;\">" + std::to_string(line.quantity) +
-                      " &times;</td><td style=\"padding: 0 1em 0 0;\">" +
-                      mime::html_escape(title) + "</td><td style=\"text-align: right;\">" +
-                      mime::html_escape(price) + "</td></tr>\n";
+                      " &times;</td><td style=\"padding: 0 1em 0 0;\">" + mime::html_escape(title) +
+                      "</td><td style=\"text-align: right;\">" + mime::html_escape(price) +
+                      "</td></tr>\n";
     }
-    html_items += "<tr><td></td><td><strong>Total</strong></td><td style=\"text-align: right;\">"
-                  "<strong>" +
-                  mime::html_escape(total) + "</strong></td></tr>\n</table>";
+    html_items +=
+        "<tr><td></td><td><strong>Total</strong></td><td style=\"text-align: right;\">"
+        "<strong>" +
+        mime::html_escape(total) + "</strong></td></tr>\n</table>";
     std::string ref = order.id.substr(0, 8);
     for (auto& c : ref) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     templates::Vars vars{{"username", m.to.name},

@@ -41,10 +41,14 @@ void enqueue_password_reset(Redis& redis, const std::string& email) {
 
 const char* order_mail_template(OrderMail kind) {
     switch (kind) {
-        case OrderMail::kConfirmation: return "order_confirmation";
-        case OrderMail::kShipped: return "order_shipped";
-        case OrderMail::kExpired: return "order_expired";
-        case OrderMail::kRefunded: return "order_refunded";
+        case OrderMail::kConfirmation:
+            return "order_confirmation";
+        case OrderMail::kShipped:
+            return "order_shipped";
+        case OrderMail::kExpired:
+            return "order_expired";
+        case OrderMail::kRefunded:
+            return "order_refunded";
     }
     return "order_confirmation";
 }

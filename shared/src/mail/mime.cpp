@@ -101,8 +101,17 @@ bool is_safe_address(std::string_view addr) {
     for (unsigned char c : addr) {
         if (c <= 0x20 || c >= 0x7F) return false;
         switch (c) {
-            case '<': case '>': case '(': case ')': case ',': case ';': case ':':
-            case '"': case '\\': case '[': case ']':
+            case '<':
+            case '>':
+            case '(':
+            case ')':
+            case ',':
+            case ';':
+            case ':':
+            case '"':
+            case '\\':
+            case '[':
+            case ']':
                 return false;
             default:
                 break;
@@ -193,12 +202,23 @@ std::string html_escape(std::string_view s) {
     out.reserve(s.size());
     for (char c : s) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;

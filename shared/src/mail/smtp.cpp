@@ -41,8 +41,12 @@ struct CurlDeleter {
     void operator()(CURLU* u) const { curl_url_cleanup(u); }
 };
 
-bool is_smtps(const std::string& url) { return url.rfind("smtps://", 0) == 0; }
-bool is_smtp(const std::string& url) { return url.rfind("smtp://", 0) == 0; }
+bool is_smtps(const std::string& url) {
+    return url.rfind("smtps://", 0) == 0;
+}
+bool is_smtp(const std::string& url) {
+    return url.rfind("smtp://", 0) == 0;
+}
 
 }  // namespace
 
@@ -68,7 +72,8 @@ void smtp_send(const SmtpSettings& settings, const std::string& from, const std:
     std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
     if (!curl) throw SmtpError("curl_easy_init failed", false);
     std::string mail_from = "<" + from + ">";
-    std::unique_ptr<curl_slist, CurlDeleter> rcpt(curl_slist_append(nullptr, ("<" + to + ">").c_str()));
+    std::unique_ptr<curl_slist, CurlDeleter> rcpt(
+        curl_slist_append(nullptr, ("<" + to + ">").c_str()));
     if (!rcpt) throw SmtpError("curl_slist_append failed", false);
     Upload upload{&message, 0};
     char error[CURL_ERROR_SIZE] = {0};

@@ -161,7 +161,8 @@ std::string fill(std::string_view tmpl, const Vars& vars, bool escape_html, cons
         } else if (auto v = vars.find(name); v != vars.end()) {
             out += escape_html ? mime::html_escape(v->second) : v->second;
         } else {
-            throw std::logic_error("template placeholder {{" + std::string(name) + "}} has no value");
+            throw std::logic_error("template placeholder {{" + std::string(name) +
+                                   "}} has no value");
         }
         pos = close + 2;
     }

@@ -27,7 +27,7 @@ inline constexpr const char* kQueue = "email";
 inline constexpr int kPriorityPasswordReset = 1;  // lower runs first
 inline constexpr int kPriorityOrder = 5;
 inline constexpr int kPriorityWelcome = 10;
-inline constexpr int kAttempts = 10;             // backoff 1 s doubling: ~17 min in all
+inline constexpr int kAttempts = 10;  // backoff 1 s doubling: ~17 min in all
 inline constexpr std::int64_t kBackoffMs = 1000;
 inline constexpr int kRatePerSecond = 20;
 
