@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "bazaar/text/strings.hpp"
+#include "bazaar/mail/mime.hpp"
 
 namespace bazaar {
 
@@ -114,6 +115,13 @@ const std::vector<ConfigVar>& config_vars() {
         {"PASSWORD_RESET_TTL_S", "3600", "lifetime of a password-reset token"},
         {"PUBLIC_BASE_URL", "http://127.0.0.1:8080", "origin used in links inside emails"},
         {"MAIL_FROM", "Book Bazar <no-reply@bookbazar.local>", "sender of outgoing email"},
+        {"SMTP_URL", "",
+         "where email goes: smtp://host:port (plain only to loopback; STARTTLS required "
+         "elsewhere) or smtps://user:pass@host:465; empty: the local sink on SMTP_PORT"},
+        {"SMTP_PORT", "8025",
+         "port of the local SMTP sink scripts/stack starts (stores mail in var/mail/)"},
+        {"SMTP_TIMEOUT_MS", "30000",
+         "bound of one SMTP session (connect: at most 10 s); past it the job is retried"},
     };
     return vars;
 }
@@ -310,6 +318,17 @@ Config Config::from_map(const std::map<std::string, std::string>& values) {
     c.password_reset_ttl_s = static_cast<int>(r.integer("PASSWORD_RESET_TTL_S", 60, 86400));
     c.public_base_url = r.str("PUBLIC_BASE_URL");
     c.mail_from = r.str("MAIL_FROM");
+    try {
+        mail::mime::parse_mailbox(c.mail_from);
+    } catch (const std::invalid_argument& e) {
+        throw ConfigError(std::string("MAIL_FROM: ") + e.what());
+    }
+    c.smtp_port = static_cast<int>(r.integer("SMTP_PORT", 1, 65535));
+    c.smtp_url = r.str("SMTP_URL");
+    if (c.smtp_url.empty()) c.smtp_url = "smtp://127.0.0.1:" + std::to_string(c.smtp_port);
+    if (c.smtp_url.rfind("smtp://", 0) != 0 && c.smtp_url.rfind("smtps://", 0) != 0)
+        throw ConfigError("SMTP_URL: must start with smtp:// or smtps://");
+    c.smtp_timeout_ms = static_cast<int>(r.integer("SMTP_TIMEOUT_MS", 100, 600000));
     c.ws_allowed_origins = ws_origins(r.str("WS_ALLOWED_ORIGINS"), c.http_port, c.public_base_url);
     return c;
 }

@@ -13,11 +13,11 @@ import { request, get, post, assertError, waitFor, redisCli, psql, svc } from '.
 import {
   login, loginAdmin, registerUser, uniqueEmail, signJwt, requestFrom, freshLoopback,
 } from '../lib/auth_helpers.mjs';
+import { mailsTo } from '../lib/mail.mjs';
 
 const ROOT = process.env.BAZAAR_ROOT || process.cwd();
 const BUILD = process.env.BUILD_DIR || path.join(ROOT, 'build');
 const VAR = process.env.BAZAAR_VAR_DIR || path.join(ROOT, 'var/test');
-const MAIL_DIR = path.join(VAR, 'mail');
 const nowS = () => Math.floor(Date.now() / 1000);
 const sha256 = (s) => crypto.createHash('sha256').update(s).digest('hex');
 
@@ -115,12 +115,8 @@ test('no log line carries SQL DETAIL (row contents) or a password hash', async (
 
 /* ---- item 5: password reset ---- */
 
-function resetMails(to) {
-  if (!fs.existsSync(MAIL_DIR)) return [];
-  return fs.readdirSync(MAIL_DIR).filter((n) => n.startsWith('password_reset') && n.endsWith('.eml'))
-    .map((f) => ({ file: f, text: fs.readFileSync(path.join(MAIL_DIR, f), 'utf8') }))
-    .filter((m) => m.text.includes(`\r\nTo: ${to}\r\n`));
-}
+// Reset emails the SMTP sink received for `to` (tests/lib/mail.mjs decodes them).
+const resetMails = (to) => mailsTo(to, 'password_reset');
 const tokenOf = (mail) => mail.text.match(/\n {4}([0-9a-f-]{36}\.[0-9a-f]{64})\r\n/)[1];
 
 test('password reset: confirming one token invalidates every outstanding one', async () => {
@@ -146,7 +142,7 @@ test('password reset: the token is in the email only, not in the job admins can 
   await waitFor('reset email', () => (mails = resetMails(u.email)).length === 1);
   const token = tokenOf(mails[0]);
   const secretPart = token.split('.')[1];
-  const jobId = mails[0].file.replace(/^password_reset-/, '').replace(/\.eml$/, '');
+  const jobId = mails[0].header('x-bazaar-job');
   const job = await get(`/api/v1/admin/queues/email/jobs/${encodeURIComponent(jobId)}`, { token: admin.accessToken });
   assert.equal(job.status, 200, job.text);
   assert.ok(job.json.data, 'the job is listed');

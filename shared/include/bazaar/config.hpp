@@ -111,6 +111,9 @@ struct Config {
     int password_reset_ttl_s = 0;
     std::string public_base_url;
     std::string mail_from;
+    std::string smtp_url;  // SMTP_URL, or the local sink on SMTP_PORT when empty
+    int smtp_port = 0;
+    int smtp_timeout_ms = 0;
 
     // Connection string for libpq, with timeouts that keep a dead server from
     // hanging a request thread forever.
