@@ -12,6 +12,7 @@
 #include "bazaar/events/live_events.hpp"
 #include "bazaar/events/live_outbox.hpp"
 #include "bazaar/log.hpp"
+#include "bazaar/mail/mail_jobs.hpp"
 #include "bazaar/queue/producer.hpp"
 #include "bazaar/time.hpp"
 #include "bazaar/uuid.hpp"
@@ -92,6 +93,19 @@ void emit_in(pqxx::work& w, const Order& o, const std::string& event,
         {"orderId", o.id}, {"status", status_name(o.status)}, {"order", to_json(o)}};
     for (const auto& [k, v] : extra.items()) data[k] = v;
     live::add_in_transaction(w, live::user_room(o.user_id), event, data.dump(), "order:" + o.id);
+}
+
+// Which status changes email the customer: the one rule, whatever path
+// (webhook, job, admin, sweep) makes the move. The job id of the mail is
+// per order and kind, so a retried move sends once.
+std::optional<mail::OrderMail> mail_on_entering(Status s) {
+    switch (s) {
+        case Status::kPaid: return mail::OrderMail::kConfirmation;
+        case Status::kShipped: return mail::OrderMail::kShipped;
+        case Status::kExpired: return mail::OrderMail::kExpired;
+        case Status::kRefunded: return mail::OrderMail::kRefunded;
+        default: return std::nullopt;
+    }
 }
 
 std::string canonical_order_id(const std::string& id) {
@@ -346,6 +360,7 @@ Transition transition(pqxx::work& w, const std::string& order_id, Status to,
     o->updated_at = r[0].as<std::string>();
     o->stock_released = r[1].as<bool>();
     emit_in(w, *o, event_name(to), opts.event_extra);
+    if (auto m = mail_on_entering(to)) mail::enqueue_order_mail(w, *m, id);
     t.order = std::move(*o);
     return t;
 }
@@ -381,7 +396,6 @@ bool expire(Backends& b, const std::string& order_id) {
             "AND expires_at <= now() FOR UPDATE",
             *id);
         if (due.empty()) return std::nullopt;
-        // mail: order_expired
         return transition(w, *id, Status::kExpired);
     });
     if (!t) return false;

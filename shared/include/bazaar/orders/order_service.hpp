@@ -21,8 +21,10 @@
 // Every later change goes through transition(): it locks the order row,
 // checks the machine (order_status.hpp; the database trigger checks again),
 // releases or re-takes stock exactly once (`stock_released`), updates the
-// row and writes the `order.<status>` live event to the outbox, all in the
-// caller's transaction. Stock changes reach the Redis counters after commit
+// row and writes the `order.<status>` live event to the outbox, and the
+// customer's email when the new status calls for one (PAID: confirmation,
+// SHIPPED, EXPIRED, REFUNDED; mail/mail_jobs.hpp), all in the caller's
+// transaction. Stock changes reach the Redis counters after commit
 // (after_commit()); if that is missed a counter stays too low (no oversell)
 // until the worker's sweep drops it (stock.hpp).
 //
