@@ -3,7 +3,6 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "bazaar/text/base64.hpp"
 #include "bazaar/time.hpp"
 #include "templates.hpp"
 

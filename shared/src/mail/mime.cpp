@@ -1,9 +1,9 @@
 #include "bazaar/mail/mime.hpp"
 
-#include <openssl/evp.h>
-
 #include <cstdio>
 #include <stdexcept>
+
+#include "bazaar/text/base64.hpp"
 
 namespace bazaar::mail::mime {
 
@@ -32,14 +32,7 @@ bool printable_ascii(std::string_view s) {
     return true;
 }
 
-std::string base64(std::string_view data) {
-    std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(data.data()),
-                            static_cast<int>(data.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
+using text::base64_encode;
 
 // RFC 2047 §2: an encoded-word is at most 75 characters. "=?UTF-8?B?" + "?="
 // is 12, leaving 63 for base64, i.e. 45 input bytes; never split a character.
@@ -56,7 +49,7 @@ std::string encoded_words(std::string_view utf8) {
             end += n;
         }
         if (!out.empty()) out += "\r\n ";
-        out += "=?UTF-8?B?" + base64(utf8.substr(i, end - i)) + "?=";
+        out += "=?UTF-8?B?" + base64_encode(utf8.substr(i, end - i)) + "?=";
         i = end;
     }
     return out;
@@ -193,7 +186,8 @@ std::string quoted_printable(std::string_view text) {
 
 std::string base64_lines(std::string_view data) {
     std::string out;
-    for (std::size_t i = 0; i < data.size(); i += 57) out += base64(data.substr(i, 57)) + "\r\n";
+    for (std::size_t i = 0; i < data.size(); i += 57)
+        out += base64_encode(data.substr(i, 57)) + "\r\n";
     return out;
 }
 

@@ -100,11 +100,16 @@ void emit_in(pqxx::work& w, const Order& o, const std::string& event,
 // per order and kind, so a retried move sends once.
 std::optional<mail::OrderMail> mail_on_entering(Status s) {
     switch (s) {
-        case Status::kPaid: return mail::OrderMail::kConfirmation;
-        case Status::kShipped: return mail::OrderMail::kShipped;
-        case Status::kExpired: return mail::OrderMail::kExpired;
-        case Status::kRefunded: return mail::OrderMail::kRefunded;
-        default: return std::nullopt;
+        case Status::kPaid:
+            return mail::OrderMail::kConfirmation;
+        case Status::kShipped:
+            return mail::OrderMail::kShipped;
+        case Status::kExpired:
+            return mail::OrderMail::kExpired;
+        case Status::kRefunded:
+            return mail::OrderMail::kRefunded;
+        default:
+            return std::nullopt;
     }
 }
 
