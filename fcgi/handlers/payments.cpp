@@ -21,8 +21,7 @@ Response init_payment(Request& req, Backends& b, const Principal& p, idempotency
     auto order_id = in.string("orderId", {.min = 1, .max = 64});
     in.finish();
     return personal(
-        payments::init_payment(b, payments::thread_provider(b.config), p.user_id, *order_id),
-        201);
+        payments::init_payment(b, payments::thread_provider(b.config), p.user_id, *order_id), 201);
 }
 
 Response webhook(Request& req, Backends& b) {

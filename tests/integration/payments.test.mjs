@@ -109,13 +109,14 @@ test('the whole purchase: order → init → signed webhook → PAID → fulfill
   assert.equal(res.json.data.outcome, 'applied');
   assert.equal(res.json.data.status, 'PAID');
 
-  const paid = await ws.next((m) => m.event === 'order.paid' && m.data.id === order.id, 'order.paid');
+  const paid = await ws.next((m) => m.event === 'order.paid' && m.data.orderId === order.id, 'order.paid');
   assert.equal(paid.data.status, 'PAID');
-  const shipped = await ws.next((m) => m.event === 'order.shipped' && m.data.id === order.id, 'order.shipped');
+  const shipped = await ws.next((m) => m.event === 'order.shipped' && m.data.orderId === order.id, 'order.shipped');
   assert.equal(shipped.data.status, 'SHIPPED');
   // FULFILLING came between them
-  const names = ws.events.filter((m) => m.data?.id === order.id).map((m) => m.event);
-  assert.ok(names.indexOf('order.paid') < names.indexOf('order.shipped'), names.join());
+  const names = ws.events.filter((m) => m.data?.orderId === order.id).map((m) => m.event);
+  const [iPaid, iFulfilling, iShipped] = ['order.paid', 'order.fulfilling', 'order.shipped'].map((n) => names.indexOf(n));
+  assert.ok(iPaid >= 0 && iPaid < iFulfilling && iFulfilling < iShipped, names.join());
   const final = await get(`/api/v1/orders/${order.id}`, { token: user.accessToken });
   assert.equal(final.json.data.status, 'SHIPPED');
   assert.equal(stockOf(book.id), 3, 'a paid order keeps its stock');
@@ -325,7 +326,7 @@ test('a success after expiry: stock still there → PAID; stock gone → REFUND_
   assert.equal(stockOf(scarce.id), 0, 'never oversold');
   await waitFor('REFUNDED', () => statusOf(late.id) === 'REFUNDED');
   assert.match(psql(`SELECT refund_id FROM orders WHERE id = '${late.id}'`), /^re_test_[0-9a-f]+$/);
-  await ws.next((m) => m.data?.id === late.id && m.data.status === 'REFUNDED', 'the refunded order event');
+  await ws.next((m) => m.data?.orderId === late.id && m.data.status === 'REFUNDED', 'the refunded order event');
   ws.close();
 });
 

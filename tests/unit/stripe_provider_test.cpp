@@ -6,10 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "bazaar/payments/provider.hpp"
@@ -26,9 +26,10 @@ class StripeStandIn : public ::testing::Test {
         global_init();
         char tmpl[] = "/tmp/bazaar-stripe-XXXXXX";
         dir_ = mkdtemp(tmpl);
-        std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-                          "-addext subjectAltName=IP:127.0.0.1 -keyout " +
-                          dir_ + "/key.pem -out " + dir_ + "/cert.pem 2>/dev/null";
+        std::string cmd =
+            "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+            "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+            dir_ + "/key.pem -out " + dir_ + "/cert.pem 2>/dev/null";
         ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl req failed";
         int out[2];
         ASSERT_EQ(pipe(out), 0);

@@ -14,7 +14,9 @@ const std::string kSig = "248a374f50f943a28b0f6ab50faf9a7e7e29b710fa26df9fb1618b
 constexpr std::int64_t kT = 1700000000;
 }  // namespace
 
-TEST(WebhookSignature, ComputesTheOpenSslDigest) { EXPECT_EQ(compute_v1(kSecret, kT, kBody), kSig); }
+TEST(WebhookSignature, ComputesTheOpenSslDigest) {
+    EXPECT_EQ(compute_v1(kSecret, kT, kBody), kSig);
+}
 
 TEST(WebhookSignature, AcceptsAValidHeader) {
     std::string h = "t=1700000000,v1=" + kSig;
@@ -64,8 +66,7 @@ TEST(WebhookSignature, MissingAndMalformedHeaders) {
           "t=1,t=2,v1=" + kSig, "t=1700000000,v1=", "t=1700000000,," + kSig,
           "t=1700000000,=x,v1=" + kSig, "t=1234567890123,v1=" + kSig, "t= 17,v1=" + kSig,
           std::string("t=1700000000\0,v1=", 17) + kSig}) {
-        EXPECT_EQ(verify_signature(h, kBody, {kSecret}, kT, 300), SignatureResult::kMalformed)
-            << h;
+        EXPECT_EQ(verify_signature(h, kBody, {kSecret}, kT, 300), SignatureResult::kMalformed) << h;
     }
     std::string many = "t=1700000000";
     for (int i = 0; i < 40; ++i) many += ",v1=" + kSig;

@@ -57,7 +57,8 @@ void refund(Backends& b, Provider& provider, const std::string& order_id) {
     }
     RefundResult r;
     try {
-        r = provider.refund(*order->payment_intent_id, order->total_cents, "bazaar-refund-" + order_id);
+        r = provider.refund(*order->payment_intent_id, order->total_cents,
+                            "bazaar-refund-" + order_id);
     } catch (const ProviderError& e) {
         // Refunded already (by an earlier run whose commit was lost, or by
         // hand in the provider's dashboard): record it as done.
@@ -86,9 +87,10 @@ nlohmann::json admin_set_status(Backends& b, const std::string& order_id_in,
                                 const std::string& status) {
     auto to = orders::parse_status(status);
     if (!to)
-        throw Error::validation("status", "must be one of PENDING, PAYMENT_PENDING, PAID, "
-                                          "FULFILLING, SHIPPED, DELIVERED, EXPIRED, CANCELLED, "
-                                          "FAILED, REFUND_PENDING, REFUNDED");
+        throw Error::validation("status",
+                                "must be one of PENDING, PAYMENT_PENDING, PAID, "
+                                "FULFILLING, SHIPPED, DELIVERED, EXPIRED, CANCELLED, "
+                                "FAILED, REFUND_PENDING, REFUNDED");
     auto order_id = canonical_uuid(order_id_in);
     if (!order_id) throw Error::not_found("order");
     auto t = b.pg.transact([&](pqxx::work& w) {

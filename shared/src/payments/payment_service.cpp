@@ -167,7 +167,8 @@ Applied apply_event(pqxx::work& w, const WebhookEvent& ev, std::string_view body
     };
     if (ev.type != kIntentSucceeded && ev.type != kIntentFailed) return ignore("unhandled type");
 
-    auto found = w.exec_params("SELECT id::text FROM orders WHERE payment_intent_id = $1", ev.intent_id);
+    auto found =
+        w.exec_params("SELECT id::text FROM orders WHERE payment_intent_id = $1", ev.intent_id);
     if (found.empty()) return ignore("unknown payment intent");
     const std::string order_id = found[0][0].as<std::string>();
     a.result.order_id = order_id;
@@ -181,9 +182,11 @@ Applied apply_event(pqxx::work& w, const WebhookEvent& ev, std::string_view body
         set_outcome(w, ev.id, "mismatch", order_id,
                     "event " + std::to_string(ev.amount) + " " + ev.currency + ", order " +
                         std::to_string(order->total_cents) + " " + order->currency);
-        log::warn("payment event does not match its order",
-                  {{"eventId", ev.id}, {"orderId", order_id}, {"amount", ev.amount},
-                   {"currency", ev.currency}, {"orderTotal", order->total_cents}});
+        log::warn("payment event does not match its order", {{"eventId", ev.id},
+                                                             {"orderId", order_id},
+                                                             {"amount", ev.amount},
+                                                             {"currency", ev.currency},
+                                                             {"orderTotal", order->total_cents}});
         return a;
     }
 
@@ -232,7 +235,9 @@ WebhookResult process_event(Backends& b, const WebhookEvent& ev, std::string_vie
     Applied a = b.pg.transact([&](pqxx::work& w) { return apply_event(w, ev, body); });
     for (const auto& t : a.transitions) orders::after_commit(b.redis, t);
     log::info("payment event",
-              {{"eventId", ev.id}, {"type", ev.type}, {"outcome", a.result.outcome},
+              {{"eventId", ev.id},
+               {"type", ev.type},
+               {"outcome", a.result.outcome},
                {"orderId", a.result.order_id ? nlohmann::json(*a.result.order_id) : nullptr}});
     return a.result;
 }

@@ -58,7 +58,8 @@ class StripeProvider final : public Provider {
 
     Intent create_intent(const IntentRequest& r) override {
         std::string currency = r.currency;
-        for (auto& ch : currency) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        for (auto& ch : currency)
+            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
         auto obj = post("/v1/payment_intents",
                         {{"amount", std::to_string(r.amount_cents)},
                          {"currency", currency},
@@ -76,10 +77,10 @@ class StripeProvider final : public Provider {
 
     RefundResult refund(std::string_view intent_id, std::int64_t amount_cents,
                         std::string_view idempotency_key) override {
-        auto obj = post("/v1/refunds",
-                        {{"payment_intent", std::string(intent_id)},
-                         {"amount", std::to_string(amount_cents)}},
-                        idempotency_key);
+        auto obj = post(
+            "/v1/refunds",
+            {{"payment_intent", std::string(intent_id)}, {"amount", std::to_string(amount_cents)}},
+            idempotency_key);
         if (!obj.contains("id") || !obj["id"].is_string())
             throw ProviderError("stripe: refund without id", true);
         return {obj["id"].get<std::string>(), obj.value("status", std::string("pending"))};

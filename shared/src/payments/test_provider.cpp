@@ -29,7 +29,9 @@ class TestProvider final : public Provider {
 
 }  // namespace
 
-std::unique_ptr<Provider> make_test_provider() { return std::make_unique<TestProvider>(); }
+std::unique_ptr<Provider> make_test_provider() {
+    return std::make_unique<TestProvider>();
+}
 
 std::unique_ptr<Provider> make_provider(const Config& config) {
     if (config.payment_provider == "stripe") return make_stripe_provider(config);

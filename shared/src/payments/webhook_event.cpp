@@ -42,8 +42,7 @@ WebhookEvent parse_webhook_event(std::string_view body) {
     if (obj == data->end() || !obj->is_object()) invalid("data.object", "must be an object");
     ev.intent_id = text(*obj, "id", "data.object.id", 255);
     auto amount = obj->find("amount");
-    if (amount == obj->end() || !amount->is_number_integer() ||
-        amount->get<std::int64_t>() < 0)
+    if (amount == obj->end() || !amount->is_number_integer() || amount->get<std::int64_t>() < 0)
         invalid("data.object.amount", "must be a non-negative integer");
     ev.amount = amount->get<std::int64_t>();
     ev.currency = text(*obj, "currency", "data.object.currency", 3);

@@ -42,8 +42,7 @@ std::optional<SignatureHeader> parse_signature_header(std::string_view header) {
             if (have_t || value.empty() || value.size() > 12) return std::nullopt;
             std::int64_t t = 0;
             auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), t);
-            if (ec != std::errc() || p != value.data() + value.size() || t < 0)
-                return std::nullopt;
+            if (ec != std::errc() || p != value.data() + value.size() || t < 0) return std::nullopt;
             out.timestamp = t;
             have_t = true;
         } else if (key == "v1") {

@@ -23,7 +23,7 @@ struct WebhookEvent {
     // Set for payment_intent.* events (checked there), else empty.
     std::string intent_id;
     std::int64_t amount = 0;
-    std::string currency;  // upper-case ISO 4217
+    std::string currency;                 // upper-case ISO 4217
     std::optional<std::string> order_id;  // metadata.orderId, if any
 
     bool is_payment_intent() const { return type.rfind("payment_intent.", 0) == 0; }
