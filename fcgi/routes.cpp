@@ -8,6 +8,7 @@
 #include "handlers/favorites.hpp"
 #include "handlers/operations.hpp"
 #include "handlers/payments.hpp"
+#include "handlers/orders.hpp"
 #include "handlers/tags.hpp"
 
 namespace bazaar::http {
@@ -22,6 +23,7 @@ void register_all_routes(Router& router) {
     register_cart_routes(router);
     register_payment_routes(router);
     register_admin_order_routes(router);
+    register_orders_routes(router);
 }
 
 }  // namespace bazaar::http

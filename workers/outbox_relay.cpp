@@ -3,6 +3,7 @@
 #include <memory>
 #include <pqxx/pqxx>
 
+#include "bazaar/events/live_outbox.hpp"
 #include "bazaar/log.hpp"
 #include "bazaar/pg.hpp"
 #include "bazaar/pg_deadline.hpp"
@@ -57,8 +58,13 @@ void OutboxRelay::loop() {
             }
             while (!stopping_) {
                 // Drain first: rows committed before LISTEN started count too.
-                while (!stopping_ && queue::relay_outbox(pg, redis, kBatch,
-                                                         config_.outbox_max_attempts) == kBatch) {
+                // Live events: again while any moved, since an order's later
+                // event waits for its earlier one to be stamped.
+                for (bool more = true; more && !stopping_;) {
+                    bool jobs = queue::relay_outbox(pg, redis, kBatch,
+                                                    config_.outbox_max_attempts) == kBatch;
+                    bool events = live::relay_live_events(pg, redis, kBatch) > 0;
+                    more = jobs || events;
                 }
                 if (failing) log::info("outbox relay reconnected");
                 failing = false;

@@ -13,6 +13,7 @@
 #include "bazaar/redis.hpp"
 #include "bazaar/time.hpp"
 #include "event_sink.hpp"
+#include "order_sweeper.hpp"
 #include "outbox_relay.hpp"
 #include "queue_runner.hpp"
 #include "scheduler.hpp"
@@ -88,10 +89,12 @@ int run_worker(const Config& config, const JobRegistry& registry) {
     }
     Scheduler scheduler(config, runner_ptrs, registry.repeatables(), events);
     OutboxRelay relay(config);
+    OrderSweeper order_sweeper(config);
 
     for (auto& r : runners) r->start();
     scheduler.start();
     if (config.worker_outbox_relay) relay.start();
+    order_sweeper.start();
 
     nlohmann::json served = nlohmann::json::array();
     for (const auto& q : queues)
@@ -115,6 +118,7 @@ int run_worker(const Config& config, const JobRegistry& registry) {
         log::warn("grace period over: running jobs given back to the queue", {{"jobs", released}});
     }
     relay.stop();
+    order_sweeper.stop();
     bool joined = true;
     auto flush_end = Clock::now() + kFlushTimeout;
     for (auto& r : runners) joined = r->join(flush_end) && joined;

@@ -75,6 +75,13 @@ const std::vector<ConfigVar>& config_vars() {
          "longest delay before a retry, whatever the backoff computes"},
         {"OUTBOX_MAX_ATTEMPTS", "5",
          "times the relay tries an outbox job the queue refuses before setting it aside"},
+        {"RESERVATION_TTL_S", "900",
+         "seconds an unpaid order holds its stock before it expires (expiresAt)"},
+        {"IDEMPOTENCY_LEASE_MS", "30000",
+         "how long a running checkout holds its Idempotency-Key and its stock hold; a killed "
+         "process's key and stock are free again after it"},
+        {"ORDER_SWEEP_INTERVAL_MS", "5000",
+         "bazaar-worker: how often overdue orders are expired and dead checkout holds swept"},
         {"SEED_ADMIN_PASSWORD", "admin-password-1", "password of admin@example.com (bazaar seed)"},
         {"SEED_USER_PASSWORD", "user-password-1", "password of user1..5@example.com (bazaar seed)"},
         {"JWT_SECRET", kJwtSecretPlaceholder,
@@ -298,6 +305,10 @@ Config Config::from_map(const std::map<std::string, std::string>& values) {
     c.queue_job_timeout_ms = static_cast<int>(r.integer("QUEUE_JOB_TIMEOUT_MS", 100, 86400000));
     c.queue_max_backoff_ms = r.integer("QUEUE_MAX_BACKOFF_MS", 1, 366LL * 24 * 3600 * 1000);
     c.outbox_max_attempts = static_cast<int>(r.integer("OUTBOX_MAX_ATTEMPTS", 1, 1000));
+    c.reservation_ttl_s = static_cast<int>(r.integer("RESERVATION_TTL_S", 1, 7 * 86400));
+    c.idempotency_lease_ms = static_cast<int>(r.integer("IDEMPOTENCY_LEASE_MS", 1000, 3600000));
+    c.order_sweep_interval_ms =
+        static_cast<int>(r.integer("ORDER_SWEEP_INTERVAL_MS", 100, 3600000));
     c.seed_admin_password = r.str("SEED_ADMIN_PASSWORD");
     c.seed_user_password = r.str("SEED_USER_PASSWORD");
     c.jwt_secret = r.str("JWT_SECRET");

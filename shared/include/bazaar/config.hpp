@@ -75,6 +75,10 @@ struct Config {
     std::int64_t queue_max_backoff_ms = 0;
     int outbox_max_attempts = 0;
 
+    // ---- orders (issue 9)
+    int reservation_ttl_s = 0;
+    int idempotency_lease_ms = 0;
+    int order_sweep_interval_ms = 0;
     std::string seed_admin_password;
     std::string seed_user_password;
 

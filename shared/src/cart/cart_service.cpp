@@ -256,4 +256,9 @@ nlohmann::json clear(Backends& b, const std::string& user_id) {
     return cart_of(run_change(b, user_id, "cart_clear", {}, 1, 2), 3);
 }
 
+bool clear_if_version(Backends& b, const std::string& user_id, std::int64_t version) {
+    return run_change(b, user_id, "cart_clear", {std::to_string(version)}, 1, 2).at(0).integer() ==
+           1;
+}
+
 }  // namespace bazaar::cart

@@ -133,7 +133,8 @@ double outbox_lag_seconds(Pg& pg) {
     return pg.transact([](pqxx::work& w) {
         auto r = w.exec(
             "SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 "
-            "FROM outbox WHERE published_at IS NULL AND failed_at IS NULL AND topic LIKE 'job:%'");
+            "FROM outbox WHERE published_at IS NULL AND failed_at IS NULL "
+            "AND (topic LIKE 'job:%' OR topic = 'live')");
         return r[0][0].as<double>();
     });
 }

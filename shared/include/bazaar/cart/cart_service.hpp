@@ -86,6 +86,9 @@ Change set_quantity(Backends& b, const std::string& user_id, const SetQuantity& 
 // Error::not_found("cart item") when the book is not in the cart.
 nlohmann::json remove_item(Backends& b, const std::string& user_id, std::int64_t book_id);
 nlohmann::json clear(Backends& b, const std::string& user_id);
+// Checkout: clears the cart only if it is still `version` (the one ordered);
+// returns whether it did. A cart changed meanwhile keeps its lines.
+bool clear_if_version(Backends& b, const std::string& user_id, std::int64_t version);
 
 /* ---- the durable copy ---- */
 

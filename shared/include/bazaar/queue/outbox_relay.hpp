@@ -45,7 +45,8 @@ struct OutboxFailures {
 };
 OutboxFailures failed_outbox_rows(Pg& pg, int limit);
 
-// Age in seconds of the oldest unrelayed job row (0 when none): /metrics.
+// Age in seconds of the oldest unrelayed row, job or live event (0 when
+// none): /metrics.
 double outbox_lag_seconds(Pg& pg);
 
 }  // namespace bazaar::queue

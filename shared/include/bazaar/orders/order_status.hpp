@@ -1,0 +1,99 @@
+// The order status machine (API.md §5), in ONE place.
+//
+//   PENDING → PAYMENT_PENDING → PAID → FULFILLING → SHIPPED → DELIVERED
+//   PAYMENT_PENDING → EXPIRED | CANCELLED | FAILED
+//   EXPIRED → PAID            a late payment success whose stock could be
+//                             reserved again (orders::reserve_again)
+//   EXPIRED → REFUND_PENDING  a late success that could not be served
+//   FAILED  → PAID            a success after a failure on the same intent
+//                             (Stripe lets the customer retry a failed
+//                             PaymentIntent); stock reserved again first
+//   FAILED  → REFUND_PENDING  ... when that stock is gone
+//   CANCELLED → REFUND_PENDING a success for an order the customer cancelled
+//                             while paying: the money is returned, the
+//                             cancellation stands (no CANCELLED → PAID)
+//   REFUND_PENDING → REFUNDED
+//
+// Which moves hold or give back stock is decided here too: entering EXPIRED,
+// CANCELLED or FAILED releases the order's reservation (once: the
+// `stock_released` flag); leaving EXPIRED/FAILED for PAID needs it reserved
+// again. Every other move leaves stock alone.
+//
+// Migration 0005 copies the same table into Postgres (`order_transitions`)
+// and a trigger refuses any UPDATE of orders.status outside it, so no code
+// path (an admin's psql included) can skip the machine; the unit test
+// order_status_test compares the SQL rows with kTransitions so the two
+// cannot drift. A new order is inserted as PENDING or PAYMENT_PENDING
+// (checkout creates it as PAYMENT_PENDING in one step: the reservation and
+// the order commit together, so there is no observable PENDING phase).
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace bazaar::orders {
+
+enum class Status {
+    kPending,
+    kPaymentPending,
+    kPaid,
+    kFulfilling,
+    kShipped,
+    kDelivered,
+    kExpired,
+    kCancelled,
+    kFailed,
+    kRefundPending,
+    kRefunded,
+};
+
+inline constexpr std::array<Status, 11> kAllStatuses = {
+    Status::kPending, Status::kPaymentPending, Status::kPaid,    Status::kFulfilling,
+    Status::kShipped, Status::kDelivered,      Status::kExpired, Status::kCancelled,
+    Status::kFailed,  Status::kRefundPending,  Status::kRefunded};
+
+// The allowed moves (from, to): the whole machine.
+inline constexpr std::array<std::pair<Status, Status>, 14> kTransitions = {{
+    {Status::kPending, Status::kPaymentPending},
+    {Status::kPaymentPending, Status::kPaid},
+    {Status::kPaid, Status::kFulfilling},
+    {Status::kFulfilling, Status::kShipped},
+    {Status::kShipped, Status::kDelivered},
+    {Status::kPaymentPending, Status::kExpired},
+    {Status::kPaymentPending, Status::kCancelled},
+    {Status::kPaymentPending, Status::kFailed},
+    {Status::kExpired, Status::kPaid},
+    {Status::kExpired, Status::kRefundPending},
+    {Status::kFailed, Status::kPaid},
+    {Status::kFailed, Status::kRefundPending},
+    {Status::kCancelled, Status::kRefundPending},
+    {Status::kRefundPending, Status::kRefunded},
+}};
+
+// "PAYMENT_PENDING", ... as stored and as API.md spells them.
+std::string_view status_name(Status s);
+// nullopt for anything else (case-sensitive, as the API is).
+std::optional<Status> parse_status(std::string_view name);
+
+bool can_transition(Status from, Status to);
+// Throws Error(kInvalidTransition) naming both states when the move is not
+// in kTransitions.
+void require_transition(Status from, Status to);
+
+// Entering `to` gives the order's stock back (EXPIRED, CANCELLED, FAILED).
+bool releases_stock(Status to);
+// Moving from `from` to `to` needs the stock reserved again first
+// (EXPIRED/FAILED → PAID).
+bool needs_reserve_again(Status from, Status to);
+
+// The live event of entering `s`: "order." + the lower-case status word
+// ("order.paid", "order.refund_pending"). API.md §6 lists created, paid,
+// expired, cancelled, failed and shipped; the other states are announced the
+// same way so that a client's order view never goes stale (unknown event
+// names are ignored by clients). "order.created" is checkout's own event.
+std::string event_name(Status s);
+
+}  // namespace bazaar::orders

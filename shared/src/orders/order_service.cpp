@@ -1,0 +1,402 @@
+#include "bazaar/orders/order_service.hpp"
+
+#include <limits>
+#include <map>
+#include <set>
+
+#include "bazaar/cart/cart_service.hpp"
+#include "bazaar/catalog/book_query.hpp"
+#include "bazaar/catalog/catalog_service.hpp"
+#include "bazaar/catalog/cursor.hpp"
+#include "bazaar/error.hpp"
+#include "bazaar/events/live_events.hpp"
+#include "bazaar/events/live_outbox.hpp"
+#include "bazaar/log.hpp"
+#include "bazaar/queue/producer.hpp"
+#include "bazaar/time.hpp"
+#include "bazaar/uuid.hpp"
+
+namespace bazaar::orders {
+
+namespace {
+
+#define BAZAAR_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+// clang-format off
+constexpr const char* kOrderColumns =
+    "id::text, user_id::text, status, total_cents, currency, "
+    BAZAAR_TS("expires_at") ", payment_provider, payment_intent_id, stock_released, "
+    BAZAAR_TS("created_at") ", " BAZAAR_TS("updated_at") ", seq";
+// clang-format on
+
+std::optional<std::string> opt_text(const pqxx::field& f) {
+    if (f.is_null()) return std::nullopt;
+    return f.as<std::string>();
+}
+
+Order order_of(const pqxx::row& r) {
+    Order o;
+    o.id = r[0].as<std::string>();
+    o.user_id = r[1].as<std::string>();
+    o.status = parse_status(r[2].as<std::string>()).value_or(Status::kPending);
+    o.total_cents = r[3].as<std::int64_t>();
+    o.currency = r[4].as<std::string>();
+    o.expires_at = opt_text(r[5]);
+    o.payment_provider = opt_text(r[6]);
+    o.payment_intent_id = opt_text(r[7]);
+    o.stock_released = r[8].as<bool>();
+    o.created_at = r[9].as<std::string>();
+    o.updated_at = r[10].as<std::string>();
+    o.seq = r[11].as<std::int64_t>();
+    return o;
+}
+
+std::string pg_uuid_array(const std::vector<std::string>& ids) {
+    std::string out = "{";
+    for (const auto& id : ids) out += (out.size() > 1 ? "," : "") + id;
+    return out + "}";
+}
+
+void load_items(pqxx::work& w, std::vector<Order>& orders) {
+    if (orders.empty()) return;
+    std::map<std::string, Order*> by_id;
+    std::vector<std::string> ids;
+    for (auto& o : orders) {
+        by_id[o.id] = &o;
+        ids.push_back(o.id);
+    }
+    auto rows = w.exec_params(
+        "SELECT order_id::text, book_id, title, unit_price_cents, quantity FROM order_items "
+        "WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, book_id",
+        pg_uuid_array(ids));
+    for (const auto& r : rows)
+        by_id[r[0].as<std::string>()]->items.push_back(
+            {r[1].as<std::int64_t>(), r[2].as<std::string>(), r[3].as<std::int64_t>(),
+             r[4].as<std::int64_t>()});
+}
+
+Error out_of_stock(const std::vector<stock::Shortage>& shortages) {
+    nlohmann::json details = nlohmann::json::array();
+    for (const auto& s : shortages)
+        details.push_back({{"bookId", std::to_string(s.book_id)},
+                           {"requested", s.requested},
+                           {"available", s.available}});
+    return Error(ErrorCode::kOutOfStock, "not enough stock for every line of the cart")
+        .with_raw_details(details.dump());
+}
+
+// The live event of an order, in the order's transaction (outbox).
+void emit_in(pqxx::work& w, const Order& o, const std::string& event,
+             const nlohmann::json& extra = nlohmann::json::object()) {
+    nlohmann::json data = {
+        {"orderId", o.id}, {"status", status_name(o.status)}, {"order", to_json(o)}};
+    for (const auto& [k, v] : extra.items()) data[k] = v;
+    live::add_in_transaction(w, live::user_room(o.user_id), event, data.dump(), "order:" + o.id);
+}
+
+std::string canonical_order_id(const std::string& id) {
+    auto c = canonical_uuid(id);
+    if (!c) throw Error::not_found("order");
+    return *c;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const Order& o) {
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& i : o.items)
+        items.push_back({{"bookId", std::to_string(i.book_id)},
+                         {"title", i.title},
+                         {"unitPriceCents", i.unit_price_cents},
+                         {"quantity", i.quantity}});
+    nlohmann::json payment = nullptr;
+    if (o.payment_provider || o.payment_intent_id)
+        payment = {
+            {"provider", o.payment_provider ? nlohmann::json(*o.payment_provider) : nullptr},
+            {"intentId", o.payment_intent_id ? nlohmann::json(*o.payment_intent_id) : nullptr}};
+    return {{"id", o.id},
+            {"status", status_name(o.status)},
+            {"items", std::move(items)},
+            {"totalCents", o.total_cents},
+            {"currency", o.currency},
+            {"expiresAt", o.expires_at ? nlohmann::json(*o.expires_at) : nullptr},
+            {"payment", std::move(payment)},
+            {"createdAt", o.created_at},
+            {"updatedAt", o.updated_at}};
+}
+
+/* ---- checkout ---- */
+
+Order create_from_cart(Backends& b, const std::string& user_id, const BeforeCommit& before_commit) {
+    auto cart = cart::get(b, user_id);
+    const auto& cart_items = cart.at("items");
+    if (cart_items.empty()) throw Error::validation("cart", "is empty");
+    std::int64_t version = cart.at("version").get<std::int64_t>();
+    std::vector<stock::Line> lines;
+    for (const auto& i : cart_items)
+        lines.push_back(
+            {std::stoll(i.at("bookId").get<std::string>()), i.at("quantity").get<std::int64_t>()});
+    lines = stock::merge(lines);
+
+    const std::string order_id = uuid_v4();
+    auto reservation =
+        stock::reserve(b.pg, b.redis, order_id, lines, b.config.idempotency_lease_ms);
+    if (!reservation.shortages.empty()) throw out_of_stock(reservation.shortages);
+
+    std::vector<stock::Change> changes;
+    Order order;
+    try {
+        order = b.pg.transact([&](pqxx::work& w) {
+            std::string arr = "{";
+            for (const auto& l : lines)
+                arr += (arr.size() > 1 ? "," : "") + std::to_string(l.book_id);
+            arr += "}";
+            // Prices and titles from the catalog's record, never the cart's copy.
+            std::map<std::int64_t, std::tuple<std::string, std::int64_t, std::string>> books;
+            for (const auto& r :
+                 w.exec_params("SELECT id, title, price_cents, currency FROM books "
+                               "WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL",
+                               arr))
+                books[r[0].as<std::int64_t>()] = {r[1].as<std::string>(), r[2].as<std::int64_t>(),
+                                                  r[3].as<std::string>()};
+            std::set<std::string> currencies;
+            for (const auto& [id, book] : books) currencies.insert(std::get<2>(book));
+            if (currencies.size() > 1)
+                throw Error(ErrorCode::kConflict,
+                            "the cart holds books priced in different "
+                            "currencies");
+            auto take = stock::take_in_transaction(w, lines);
+            if (!take.shortages.empty()) throw out_of_stock(take.shortages);
+            changes = take.changes;
+
+            Order o;
+            o.id = order_id;
+            o.user_id = user_id;
+            o.status = Status::kPaymentPending;
+            o.currency = currencies.empty() ? "USD" : *currencies.begin();
+            for (const auto& l : lines) {
+                const auto& [title, price, currency] = books.at(l.book_id);
+                o.items.push_back({l.book_id, title, price, l.quantity});
+                o.total_cents += price * l.quantity;
+            }
+            auto r = w.exec_params1(
+                "INSERT INTO orders (id, user_id, status, total_cents, currency, expires_at) "
+                "VALUES ($1, $2, 'PAYMENT_PENDING', $3, $4, now() + make_interval(secs => $5)) "
+                "RETURNING seq, " BAZAAR_TS("expires_at") ", " BAZAAR_TS(
+                    "created_at") ", " BAZAAR_TS("updated_at"),
+                o.id, o.user_id, o.total_cents, o.currency, b.config.reservation_ttl_s);
+            o.seq = r[0].as<std::int64_t>();
+            o.expires_at = r[1].as<std::string>();
+            o.created_at = r[2].as<std::string>();
+            o.updated_at = r[3].as<std::string>();
+            for (std::size_t i = 0; i < o.items.size(); ++i) {
+                const auto& it = o.items[i];
+                w.exec_params(
+                    "INSERT INTO order_items (order_id, book_id, title, unit_price_cents, "
+                    "quantity, stock_seq) VALUES ($1, $2, $3, $4, $5, $6)",
+                    o.id, it.book_id, it.title, it.unit_price_cents, it.quantity,
+                    take.changes[i].seq);
+            }
+            emit_in(w, o, "order.created");
+            // The punctual path of expiry; expire_overdue() is the backstop.
+            queue::NewJob job{kExpiryJob, {{"orderId", o.id}}};
+            job.options.job_id = "expire:" + o.id;
+            job.options.delay_ms = static_cast<std::int64_t>(b.config.reservation_ttl_s) * 1000;
+            job.options.attempts = 10;
+            job.options.remove_on_complete.age_s = 3600;
+            queue::add_in_transaction(w, kExpiryQueue, job);
+            if (before_commit) before_commit(w, o);
+            return o;
+        });
+    } catch (const Error& e) {
+        stock::cancel_hold(b.redis, order_id, reservation.hold);
+        // Postgres refused what the counters let through: they are wrong
+        // (a load raced an order, or a crash lost a release). Reload them.
+        if (e.code() == ErrorCode::kOutOfStock) {
+            std::vector<std::int64_t> ids;
+            for (const auto& l : lines) ids.push_back(l.book_id);
+            try {
+                stock::unload(b.redis, ids);
+            } catch (const std::exception&) {
+            }
+        }
+        throw;
+    } catch (...) {
+        stock::cancel_hold(b.redis, order_id, reservation.hold);
+        throw;
+    }
+    stock::commit_hold(b.redis, order_id, reservation.hold, changes);
+    try {
+        cart::clear_if_version(b, user_id, version);
+    } catch (const std::exception& e) {
+        // The order stands; the cart keeps its lines (the client sees them).
+        log::warn("cart not cleared after checkout", {{"orderId", order_id}, {"error", e.what()}});
+    }
+    return order;
+}
+
+/* ---- views ---- */
+
+constexpr std::int64_t kNoCursor = std::numeric_limits<std::int64_t>::max();
+
+Page list(Backends& b, const std::string& user_id,
+          const std::vector<std::pair<std::string, std::string>>& params) {
+    std::string key = catalog::cursor_key(b.config) + ":orders:" + user_id;
+    auto q = catalog::parse_page_query(params, key);
+    Page page;
+    page.limit = q.limit;
+    b.pg.transact([&](pqxx::work& w) {
+        auto rows = w.exec_params(std::string("SELECT ") + kOrderColumns +
+                                      " FROM orders WHERE user_id = $1 "
+                                      "AND seq < $2 "
+                                      "ORDER BY seq DESC LIMIT $3",
+                                  user_id, q.before_id.value_or(kNoCursor), q.limit + 1);
+        for (const auto& r : rows) page.orders.push_back(order_of(r));
+        if (static_cast<int>(page.orders.size()) > q.limit) {
+            page.orders.pop_back();
+            page.next_cursor = catalog::encode_cursor(page.orders.back().seq, q.filter(), key);
+        }
+        load_items(w, page.orders);
+    });
+    return page;
+}
+
+std::optional<Order> load(pqxx::work& w, const std::string& order_id, bool for_update) {
+    auto c = canonical_uuid(order_id);
+    if (!c) return std::nullopt;
+    auto rows = w.exec_params(std::string("SELECT ") + kOrderColumns +
+                                  " FROM orders WHERE id = $1" + (for_update ? " FOR UPDATE" : ""),
+                              *c);
+    if (rows.empty()) return std::nullopt;
+    std::vector<Order> one{order_of(rows[0])};
+    load_items(w, one);
+    return one[0];
+}
+
+Order get(Backends& b, const std::string& user_id, const std::string& order_id) {
+    auto id = canonical_order_id(order_id);
+    auto o = b.pg.transact([&](pqxx::work& w) { return load(w, id); });
+    if (!o || o->user_id != user_id) throw Error::not_found("order");
+    return *o;
+}
+
+/* ---- state changes ---- */
+
+std::vector<stock::Change> release_stock(pqxx::work& w, const std::string& order_id) {
+    auto r = w.exec_params(
+        "UPDATE orders SET stock_released = true WHERE id = $1 AND NOT stock_released "
+        "RETURNING id",
+        order_id);
+    if (r.empty()) return {};
+    std::vector<stock::Line> lines;
+    for (const auto& row :
+         w.exec_params("SELECT book_id, quantity FROM order_items WHERE order_id = $1", order_id))
+        lines.push_back({row[0].as<std::int64_t>(), row[1].as<std::int64_t>()});
+    return stock::give_back_in_transaction(w, lines);
+}
+
+std::optional<std::vector<stock::Change>> reserve_again(pqxx::work& w,
+                                                        const std::string& order_id) {
+    std::vector<stock::Line> lines;
+    for (const auto& row :
+         w.exec_params("SELECT book_id, quantity FROM order_items WHERE order_id = $1", order_id))
+        lines.push_back({row[0].as<std::int64_t>(), row[1].as<std::int64_t>()});
+    pqxx::subtransaction sp(w, "reserve_again");
+    auto take = stock::take_in_transaction(w, lines);
+    if (!take.shortages.empty()) {
+        sp.abort();
+        return std::nullopt;
+    }
+    w.exec_params("UPDATE orders SET stock_released = false WHERE id = $1", order_id);
+    sp.commit();
+    return take.changes;
+}
+
+Transition transition(pqxx::work& w, const std::string& order_id, Status to,
+                      const TransitionOptions& opts) {
+    auto id = canonical_order_id(order_id);
+    auto o = load(w, id, true);
+    if (!o) throw Error::not_found("order");
+    Transition t;
+    t.from = o->status;
+    if (!opts.only_from.empty()) {
+        bool ok = false;
+        for (auto s : opts.only_from) ok = ok || s == o->status;
+        if (!ok)
+            throw Error(ErrorCode::kInvalidTransition,
+                        "order is " + std::string(status_name(o->status)));
+    }
+    require_transition(o->status, to);
+    if (needs_reserve_again(o->status, to) && o->stock_released) {
+        auto taken = reserve_again(w, id);
+        if (!taken) throw Error(ErrorCode::kOutOfStock, "the order's stock is gone");
+        t.stock = std::move(*taken);
+    }
+    if (releases_stock(to)) t.stock = release_stock(w, id);
+    auto r = w.exec_params1(
+        "UPDATE orders SET status = $2, updated_at = now() WHERE id = $1 "
+        "RETURNING " BAZAAR_TS("updated_at") ", stock_released",
+        id, std::string(status_name(to)));
+    o->status = to;
+    o->updated_at = r[0].as<std::string>();
+    o->stock_released = r[1].as<bool>();
+    emit_in(w, *o, event_name(to), opts.event_extra);
+    t.order = std::move(*o);
+    return t;
+}
+
+void after_commit(Redis& redis, const Transition& t) {
+    stock::apply(redis, t.stock);
+}
+
+Transition transition(Backends& b, const std::string& order_id, Status to,
+                      const TransitionOptions& opts) {
+    auto t = b.pg.transact([&](pqxx::work& w) { return transition(w, order_id, to, opts); });
+    after_commit(b.redis, t);
+    return t;
+}
+
+Order cancel(Backends& b, const std::string& user_id, const std::string& order_id) {
+    auto id = canonical_order_id(order_id);
+    auto t = b.pg.transact([&](pqxx::work& w) {
+        auto o = load(w, id, true);
+        if (!o || o->user_id != user_id) throw Error::not_found("order");
+        return transition(w, id, Status::kCancelled);
+    });
+    after_commit(b.redis, t);
+    return t.order;
+}
+
+bool expire(Backends& b, const std::string& order_id) {
+    auto id = canonical_uuid(order_id);
+    if (!id) return false;
+    auto t = b.pg.transact([&](pqxx::work& w) -> std::optional<Transition> {
+        auto due = w.exec_params(
+            "SELECT 1 FROM orders WHERE id = $1 AND status = 'PAYMENT_PENDING' "
+            "AND expires_at <= now() FOR UPDATE",
+            *id);
+        if (due.empty()) return std::nullopt;
+        // mail: order_expired
+        return transition(w, *id, Status::kExpired);
+    });
+    if (!t) return false;
+    after_commit(b.redis, *t);
+    return true;
+}
+
+int expire_overdue(Backends& b, int limit) {
+    std::vector<std::string> due;
+    b.pg.transact([&](pqxx::work& w) {
+        due.clear();
+        for (const auto& r :
+             w.exec_params("SELECT id::text FROM orders WHERE status = 'PAYMENT_PENDING' "
+                           "AND expires_at <= now() ORDER BY expires_at LIMIT $1",
+                           limit))
+            due.push_back(r[0].as<std::string>());
+    });
+    int n = 0;
+    for (const auto& id : due) n += expire(b, id) ? 1 : 0;
+    return n;
+}
+
+}  // namespace bazaar::orders

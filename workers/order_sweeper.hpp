@@ -1,0 +1,34 @@
+// The worker's order sweeper thread: every ORDER_SWEEP_INTERVAL_MS it
+//   - expires PAYMENT_PENDING orders past expiresAt whose delayed expiry job
+//     was lost (Redis flushed) or is late (orders::expire_overdue);
+//   - settles checkout holds whose fcgi process died (stock::sweep_holds);
+//   - deletes idempotency keys older than 24 h.
+// Every worker process runs one; each step is safe concurrently (row locks,
+// the hold's value checked in its script), so two workers never expire an
+// order twice.
+#pragma once
+
+#include <atomic>
+#include <thread>
+
+#include "bazaar/config.hpp"
+
+namespace bazaar::worker {
+
+class OrderSweeper {
+  public:
+    explicit OrderSweeper(const Config& config) : config_(config) {}
+    ~OrderSweeper();
+
+    void start();
+    void stop();
+
+  private:
+    void loop();
+
+    const Config& config_;
+    std::atomic<bool> stopping_{false};
+    std::thread thread_;
+};
+
+}  // namespace bazaar::worker
