@@ -236,6 +236,10 @@ test('payments/init: only the owner, only PAYMENT_PENDING, input checked; Idempo
   const c = await post(`/api/v1/orders/${cancelled.id}/cancel`, {}, { token: user.accessToken });
   assert.equal(c.status, 200, c.text);
   assertError(await init(user, cancelled.id), 409, 'INVALID_TRANSITION');
+  // an order that has its intent but is no longer waiting for payment: 409 as well
+  const c2 = await post(`/api/v1/orders/${order.id}/cancel`, {}, { token: user.accessToken });
+  assert.equal(c2.status, 200, c2.text);
+  assertError(await init(user, order.id), 409, 'INVALID_TRANSITION');
 });
 
 test('payments/test/complete: succeeded and failed (stock released); someone else\'s intent is 404; bad outcome is 400', async () => {

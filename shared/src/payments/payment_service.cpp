@@ -73,10 +73,10 @@ nlohmann::json init_payment(Backends& b, Provider& provider, const std::string& 
     // 1. the order as it is: an intent already made is returned as is.
     auto row = b.pg.transact([&](pqxx::work& w) { return read_intent_row(w, *order_id); });
     mine(row);
-    if (row->intent_id) return intent_json(*row);
     if (row->status != "PAYMENT_PENDING")
         throw Error(ErrorCode::kInvalidTransition,
                     "only a PAYMENT_PENDING order can be paid (this one is " + row->status + ")");
+    if (row->intent_id) return intent_json(*row);
     // 2. the provider call, outside any transaction (it may take seconds).
     // The idempotency key is the order's: two concurrent calls get the same
     // Stripe intent; with the test provider the loser's intent is dropped.
@@ -100,7 +100,7 @@ nlohmann::json init_payment(Backends& b, Provider& provider, const std::string& 
         return read_intent_row(w, *order_id);
     });
     mine(stored);
-    if (stored->intent_id) return intent_json(*stored);
+    if (stored->intent_id && stored->status == "PAYMENT_PENDING") return intent_json(*stored);
     throw Error(ErrorCode::kInvalidTransition,
                 "only a PAYMENT_PENDING order can be paid (this one is " + stored->status + ")");
 }
