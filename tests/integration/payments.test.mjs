@@ -143,8 +143,8 @@ test('webhook signatures: Stripe\'s header is accepted; wrong secret, stale or f
 
   const refusals = {
     'wrong secret': deliver(payload, sign(payload, { secret: 'whsec_wrong' })),
-    'stale t': deliver(payload, sign(payload, { timestamp: now - 301 })),
-    'future t': deliver(payload, sign(payload, { timestamp: now + 301 })),
+    'stale t': deliver(payload, sign(payload, { timestamp: now - 360 })),
+    'future t': deliver(payload, sign(payload, { timestamp: now + 360 })),
     'tampered body': deliver(payload.replace('"livemode":false', '"livemode":true '), sign(payload)),
     'missing header': deliver(payload, undefined),
     'empty header': deliver(payload, ''),
