@@ -61,11 +61,11 @@ TEST(WebhookSignature, ToleranceBothWays) {
 TEST(WebhookSignature, MissingAndMalformedHeaders) {
     EXPECT_EQ(verify_signature(std::nullopt, kBody, {kSecret}, kT, 300), SignatureResult::kMissing);
     EXPECT_EQ(verify_signature("  ", kBody, {kSecret}, kT, 300), SignatureResult::kMissing);
-    for (std::string h :
-         {"garbage", "t=1700000000", "v1=" + kSig, "t=abc,v1=" + kSig, "t=-5,v1=" + kSig,
-          "t=1,t=2,v1=" + kSig, "t=1700000000,v1=", "t=1700000000,," + kSig,
-          "t=1700000000,=x,v1=" + kSig, "t=1234567890123,v1=" + kSig, "t= 17,v1=" + kSig,
-          std::string("t=1700000000\0,v1=", 17) + kSig}) {
+    for (const std::string& h : std::vector<std::string>{
+             "garbage", "t=1700000000", "v1=" + kSig, "t=abc,v1=" + kSig, "t=-5,v1=" + kSig,
+             "t=1,t=2,v1=" + kSig, "t=1700000000,v1=", "t=1700000000,," + kSig,
+             "t=1700000000,=x,v1=" + kSig, "t=1234567890123,v1=" + kSig, "t= 17,v1=" + kSig,
+             std::string("t=1700000000\0,v1=", 17) + kSig}) {
         EXPECT_EQ(verify_signature(h, kBody, {kSecret}, kT, 300), SignatureResult::kMalformed) << h;
     }
     std::string many = "t=1700000000";
