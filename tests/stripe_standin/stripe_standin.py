@@ -141,5 +141,6 @@ server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(CERT, KEY)
 server.socket = ctx.wrap_socket(server.socket, server_side=True)
-print(server.server_address[1], flush=True)
+sys.stdout.write("%d\n" % server.server_address[1])  # one write
+sys.stdout.flush()
 server.serve_forever()

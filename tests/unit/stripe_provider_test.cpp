@@ -47,7 +47,9 @@ class StripeStandIn : public ::testing::Test {
         close(out[1]);
         char buf[16] = {};
         ssize_t n = read(out[0], buf, sizeof buf - 1);
-        close(out[0]);
+        // Kept open until the stand-in is stopped: it must never write into
+        // a closed pipe (SIGPIPE/EPIPE would kill it mid-suite).
+        pipe_fd_ = out[0];
         ASSERT_GT(n, 0) << "the stand-in did not start";
         port_ = std::atoi(buf);
         ASSERT_GT(port_, 0);
@@ -57,6 +59,7 @@ class StripeStandIn : public ::testing::Test {
             kill(pid_, SIGTERM);
             waitpid(pid_, nullptr, 0);
         }
+        if (pipe_fd_ >= 0) close(pipe_fd_);
         if (!dir_.empty()) fs::remove_all(dir_);
     }
 
@@ -82,6 +85,7 @@ class StripeStandIn : public ::testing::Test {
 
     static inline std::string dir_;
     static inline pid_t pid_ = -1;
+    static inline int pipe_fd_ = -1;
     static inline int port_ = 0;
 };
 
