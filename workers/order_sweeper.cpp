@@ -29,12 +29,15 @@ void OrderSweeper::loop() {
     log::set_request_id("order-sweeper");
     Backends b(config_);
     bool failing = false;
-    while (!stopping_) {
+    for (int round = 1; !stopping_; ++round) {
         try {
             int expired = orders::expire_overdue(b, kBatch);
             if (expired > 0) log::info("overdue orders expired", {{"orders", expired}});
             orders::stock::sweep_holds(b.pg, b.redis, kBatch);
             idempotency::purge_expired(b.pg, 1000);
+            // Counters left too low by a lost release mirror: rebuilt on next use.
+            if (round % orders::stock::kUnloadAllEverySweeps == 0)
+                orders::stock::unload_all(b.redis);
             if (failing) log::info("order sweeper recovered");
             failing = false;
         } catch (const std::exception& e) {

@@ -2,7 +2,10 @@
 //   - expires PAYMENT_PENDING orders past expiresAt whose delayed expiry job
 //     was lost (Redis flushed) or is late (orders::expire_overdue);
 //   - settles checkout holds whose fcgi process died (stock::sweep_holds);
-//   - deletes idempotency keys older than 24 h.
+//   - deletes idempotency keys older than 24 h;
+//   - every 20th round, drops the Redis stock counters so they are rebuilt
+//     from Postgres (heals a counter left too low; safe at any moment,
+//     orders/stock.hpp).
 // Every worker process runs one; each step is safe concurrently (row locks,
 // the hold's value checked in its script), so two workers never expire an
 // order twice.

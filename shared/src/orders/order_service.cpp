@@ -139,8 +139,13 @@ Order create_from_cart(Backends& b, const std::string& user_id, const BeforeComm
     lines = stock::merge(lines);
 
     const std::string order_id = uuid_v4();
-    auto reservation =
-        stock::reserve(b.pg, b.redis, order_id, lines, b.config.idempotency_lease_ms);
+    stock::Reservation reservation;
+    try {
+        reservation = stock::reserve(b.pg, b.redis, order_id, lines, b.config.idempotency_lease_ms);
+    } catch (const Error& e) {
+        if (e.code() == ErrorCode::kUnavailable) stock::abort_hold(b.redis, order_id, lines);
+        throw;
+    }
     if (!reservation.shortages.empty()) throw out_of_stock(reservation.shortages);
 
     std::vector<stock::Change> changes;

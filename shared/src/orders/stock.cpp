@@ -1,7 +1,9 @@
 #include "bazaar/orders/stock.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include "bazaar/error.hpp"
 #include "bazaar/log.hpp"
@@ -108,6 +110,22 @@ void cancel_hold(Redis& redis, const std::string& order_id, const std::string& h
     settle(redis, order_id, hold, "cancel", {});
 }
 
+void abort_hold(Redis& redis, const std::string& order_id, const std::vector<Line>& input) {
+    std::vector<std::string> keys{kHoldsKey, hold_key(order_id)};
+    for (const auto& l : merge(input)) keys.push_back(book_key(l.book_id));
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        try {
+            redis.eval_script("stock_settle", keys, {order_id, "abort", ""});
+            return;
+        } catch (const std::exception& e) {
+            if (attempt == 4)
+                log::warn("stock hold not aborted; the sweep will",
+                          {{"orderId", order_id}, {"error", e.what()}});
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+    }
+}
+
 Take take_in_transaction(pqxx::work& w, const std::vector<Line>& input) {
     Take out;
     for (const auto& l : merge(input)) {
@@ -153,7 +171,6 @@ void apply(Redis& redis, const std::vector<Change>& changes) {
         redis.eval_script("stock_apply", keys, args);
     } catch (const std::exception& e) {
         // The counters stay lower than Postgres (never higher): no oversell.
-        // The worker's sweep reloads them.
         log::warn("stock change not mirrored to redis", {{"error", e.what()}});
     }
 }
@@ -197,6 +214,20 @@ void unload(Redis& redis, const std::vector<std::int64_t>& book_ids) {
     redis.eval_script("stock_unload", keys, {});
 }
 
+int unload_all(Redis& redis) {
+    int dropped = 0;
+    std::string cursor = "0";
+    do {
+        Reply r = redis.command({"SCAN", cursor, "MATCH", "{stock}:b:*", "COUNT", "1000"});
+        cursor = std::string(r.at(0).str());
+        std::vector<std::string> keys;
+        for (std::size_t i = 0; i < r.at(1).size(); ++i) keys.emplace_back(r.at(1).at(i).str());
+        if (!keys.empty())
+            dropped += static_cast<int>(redis.eval_script("stock_unload", keys, {}).integer());
+    } while (cursor != "0");
+    return dropped;
+}
+
 std::optional<std::int64_t> available(Redis& redis, std::int64_t book_id) {
     Reply r = redis.command({"HMGET", book_key(book_id), "a", "e"});
     if (r.at(1).is_nil()) return std::nullopt;
@@ -210,7 +241,7 @@ int sweep_holds(Pg& pg, Redis& redis, int limit) {
     for (std::size_t i = 0; i < due.size(); ++i) {
         std::string order_id(due.at(i).str());
         Reply held = redis.command({"GET", hold_key(order_id)});
-        if (held.is_nil()) {
+        if (held.is_nil() || held.str() == "settled") {
             redis.command({"ZREM", kHoldsKey, order_id});
             continue;
         }

@@ -23,7 +23,8 @@
 // releases or re-takes stock exactly once (`stock_released`), updates the
 // row and writes the `order.<status>` live event to the outbox, all in the
 // caller's transaction. Stock changes reach the Redis counters after commit
-// (after_commit()); if that is missed the worker's sweep heals the counters.
+// (after_commit()); if that is missed a counter stays too low (no oversell)
+// until the worker's sweep drops it (stock.hpp).
 //
 // How the payments side calls it:
 //   - a webhook inside its own transaction:

@@ -36,9 +36,12 @@
 //     nothing back (the load never counted it).
 //   - a release committed while the counter was missing is stored as p:<seq>
 //     and applied by the load only when its seq > s.
-// So dropping a counter (unload()) is safe at any moment: it is how drift is
-// healed (a process that died between commit and apply) by the worker's
-// sweep, and after Postgres refused what Redis admitted.
+// So dropping a counter (unload()) is safe at any moment: checkout does it
+// when Postgres refused what Redis admitted (the counter was too high).
+// The opposite drift (a release whose Redis mirror was lost when its process
+// died right after commit leaves a counter too low: never an oversell, an
+// undersell) is healed by the worker's sweep, which drops every counter now
+// and then (unload_all) so that the next use rebuilds it from Postgres.
 //
 // Holds whose process died: sweep_holds() (bazaar-worker, periodically)
 // takes holds past their lease; if the order exists in Postgres the commit
@@ -97,14 +100,20 @@ Reservation reserve(Pg& pg, Redis& redis, const std::string& order_id,
 
 // After the order's transaction committed: drops the hold and mirrors the
 // changes the hold's epoch did not count (`changes` in the hold's line
-// order, i.e. merge() order). No-op when the hold is gone (the sweeper
-// finished it). Best effort: a Redis failure is logged and left to the
-// sweeper.
+// order, i.e. merge() order). No-op when the hold was settled already (the
+// sweeper); a hold lost with Redis's data (FLUSHALL) still has its changes
+// mirrored, checked by stock_seq alone (lua/stock_settle.lua). Best effort: a Redis failure is
+// logged and left to the sweeper.
 void commit_hold(Redis& redis, const std::string& order_id, const std::string& hold,
                  const std::vector<Change>& changes);
 // The order's transaction failed: gives the hold back (only to counters of
 // the same epoch). Best effort, like commit_hold.
 void cancel_hold(Redis& redis, const std::string& order_id, const std::string& hold);
+// reserve() failed with Error(kUnavailable): the script may have run (a
+// timeout or a restart after it ran). Cancels the hold if there is one,
+// retrying for about a second; otherwise the sweep returns it after its
+// lease (meanwhile it would make other buyers see the stock as gone).
+void abort_hold(Redis& redis, const std::string& order_id, const std::vector<Line>& lines);
 
 // In the caller's transaction: books.stock −= q for each line (book id
 // order, so concurrent transactions never deadlock), returning the changes.
@@ -121,14 +130,19 @@ std::vector<Change> give_back_in_transaction(pqxx::work& w, const std::vector<Li
 // After a commit that released stock (give_back_in_transaction) or took it
 // without a hold (reserve_again): mirrors the changes into the counters
 // (lua/stock_apply.lua; a counter that is loaded after the change already
-// has it). Best effort: logs and unloads nothing on failure; the periodic
-// sweep heals.
+// has it). Best effort: a failure is logged and leaves the counter lower
+// than Postgres (never higher: no oversell) until unload_all().
 void apply(Redis& redis, const std::vector<Change>& changes);
 
 // Loads the counters of `book_ids` that are missing (see above).
 void load(Pg& pg, Redis& redis, const std::vector<std::int64_t>& book_ids);
 // Drops counters so the next use loads them again (always safe, see above).
 void unload(Redis& redis, const std::vector<std::int64_t>& book_ids);
+
+// Drops every loaded counter (SCAN, batches); returns how many. The
+// worker's sweep runs it every kUnloadAllEverySweeps sweeps.
+int unload_all(Redis& redis);
+inline constexpr int kUnloadAllEverySweeps = 20;
 
 // The Redis counter of a book (nullopt: not loaded). Tests and admin.
 std::optional<std::int64_t> available(Redis& redis, std::int64_t book_id);
