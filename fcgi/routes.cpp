@@ -7,8 +7,8 @@
 #include "handlers/cart.hpp"
 #include "handlers/favorites.hpp"
 #include "handlers/operations.hpp"
-#include "handlers/payments.hpp"
 #include "handlers/orders.hpp"
+#include "handlers/payments.hpp"
 #include "handlers/tags.hpp"
 
 namespace bazaar::http {
