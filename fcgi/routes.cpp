@@ -1,5 +1,6 @@
 #include "routes.hpp"
 
+#include "handlers/admin_orders.hpp"
 #include "handlers/admin_queues.hpp"
 #include "handlers/auth.hpp"
 #include "handlers/books.hpp"
@@ -7,6 +8,7 @@
 #include "handlers/favorites.hpp"
 #include "handlers/operations.hpp"
 #include "handlers/orders.hpp"
+#include "handlers/payments.hpp"
 #include "handlers/tags.hpp"
 
 namespace bazaar::http {
@@ -19,6 +21,8 @@ void register_all_routes(Router& router) {
     register_tags_routes(router);
     register_favorites_routes(router);
     register_cart_routes(router);
+    register_payment_routes(router);
+    register_admin_order_routes(router);
     register_orders_routes(router);
 }
 

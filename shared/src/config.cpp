@@ -1,5 +1,7 @@
 #include "bazaar/config.hpp"
 
+#include "bazaar/payments/webhook_signature.hpp"
+
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
@@ -122,6 +124,20 @@ const std::vector<ConfigVar>& config_vars() {
          "port of the local SMTP sink scripts/stack starts (stores mail in var/mail/)"},
         {"SMTP_TIMEOUT_MS", "30000",
          "bound of one SMTP session (connect: at most 10 s); past it the job is retried"},
+        {"PAYMENT_PROVIDER", "test",
+         "test (offline; enables POST /payments/test/complete) | stripe (needs STRIPE_SECRET_KEY)"},
+        {"STRIPE_SECRET_KEY", "",
+         "Stripe API key (sk_live_... / sk_test_...) of PAYMENT_PROVIDER=stripe"},
+        {"STRIPE_API_BASE", "https://api.stripe.com",
+         "base URL of the Stripe API (tests: a local stand-in)"},
+        {"STRIPE_API_VERSION", "2024-06-20", "Stripe-Version header sent with every API call"},
+        {"STRIPE_CA_FILE", "",
+         "PEM file of CAs trusted for STRIPE_API_BASE (tests only; empty: the system store)"},
+        {"STRIPE_TIMEOUT_MS", "10000", "whole-call time limit of one Stripe API request"},
+        {"WEBHOOK_SECRET", "",
+         "webhook signing secret(s), comma-separated while rotating (new,old: either verifies); "
+         "scripts/stack generates one into $BAZAAR_VAR_DIR/secrets/webhook_secret"},
+        {"WEBHOOK_TOLERANCE_S", "300", "largest |now - t| of a Stripe-Signature timestamp"},
     };
     return vars;
 }
@@ -329,6 +345,25 @@ Config Config::from_map(const std::map<std::string, std::string>& values) {
     if (c.smtp_url.rfind("smtp://", 0) != 0 && c.smtp_url.rfind("smtps://", 0) != 0)
         throw ConfigError("SMTP_URL: must start with smtp:// or smtps://");
     c.smtp_timeout_ms = static_cast<int>(r.integer("SMTP_TIMEOUT_MS", 100, 600000));
+    c.payment_provider = r.str("PAYMENT_PROVIDER");
+    if (c.payment_provider != "test" && c.payment_provider != "stripe")
+        throw ConfigError("PAYMENT_PROVIDER: expected test or stripe, got '" + c.payment_provider +
+                          "'");
+    c.stripe_secret_key = r.str("STRIPE_SECRET_KEY");
+    if (c.payment_provider == "stripe" && c.stripe_secret_key.empty())
+        throw ConfigError("STRIPE_SECRET_KEY: required when PAYMENT_PROVIDER=stripe");
+    c.stripe_api_base = r.str("STRIPE_API_BASE");
+    while (!c.stripe_api_base.empty() && c.stripe_api_base.back() == '/')
+        c.stripe_api_base.pop_back();
+    if (c.stripe_api_base.rfind("https://", 0) != 0)
+        throw ConfigError("STRIPE_API_BASE: must be an https:// URL");
+    c.stripe_api_version = r.str("STRIPE_API_VERSION");
+    c.stripe_ca_file = r.str("STRIPE_CA_FILE");
+    c.stripe_timeout_ms = static_cast<int>(r.integer("STRIPE_TIMEOUT_MS", 100, 120000));
+    c.webhook_secrets = payments::parse_secret_list(r.str("WEBHOOK_SECRET"));
+    if (c.payment_provider == "stripe" && c.webhook_secrets.empty())
+        throw ConfigError("WEBHOOK_SECRET: required when PAYMENT_PROVIDER=stripe");
+    c.webhook_tolerance_s = static_cast<int>(r.integer("WEBHOOK_TOLERANCE_S", 1, 3600));
     c.ws_allowed_origins = ws_origins(r.str("WS_ALLOWED_ORIGINS"), c.http_port, c.public_base_url);
     return c;
 }

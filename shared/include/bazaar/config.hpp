@@ -115,6 +115,16 @@ struct Config {
     int smtp_port = 0;
     int smtp_timeout_ms = 0;
 
+    // ---- payments (payments/provider.hpp, payments/webhook_signature.hpp)
+    std::string payment_provider;  // test | stripe
+    std::string stripe_secret_key;
+    std::string stripe_api_base;  // no trailing slash
+    std::string stripe_api_version;
+    std::string stripe_ca_file;  // empty: the system's CA store
+    int stripe_timeout_ms = 0;
+    std::vector<std::string> webhook_secrets;  // WEBHOOK_SECRET split at commas
+    int webhook_tolerance_s = 0;
+
     // Connection string for libpq, with timeouts that keep a dead server from
     // hanging a request thread forever.
     std::string pg_conninfo() const;

@@ -1,0 +1,139 @@
+// The jobs that follow a payment (fulfillment, refund) and the admin's
+// manual moves; the rules are in payment_service.hpp.
+#include "bazaar/error.hpp"
+#include "bazaar/log.hpp"
+#include "bazaar/orders/order_service.hpp"
+#include "bazaar/payments/payment_service.hpp"
+#include "bazaar/uuid.hpp"
+
+namespace bazaar::payments {
+
+using orders::Status;
+
+namespace {
+
+std::optional<orders::Order> current(Backends& b, const std::string& order_id) {
+    return b.pg.transact([&](pqxx::work& w) { return orders::load(w, order_id); });
+}
+
+// transition(from → to) unless another run of the job got there first
+// (INVALID_TRANSITION then: the order moved on, nothing to do).
+bool step(Backends& b, const std::string& order_id, Status from, Status to,
+          nlohmann::json extra = nlohmann::json::object()) {
+    orders::TransitionOptions opts;
+    opts.only_from = {from};
+    opts.event_extra = std::move(extra);
+    try {
+        orders::transition(b, order_id, to, opts);
+        return true;
+    } catch (const Error& e) {
+        if (e.code() != ErrorCode::kInvalidTransition) throw;
+        return false;
+    }
+}
+
+}  // namespace
+
+void fulfill(Backends& b, const std::string& order_id) {
+    auto order = current(b, order_id);
+    if (!order) return;
+    if (order->status == Status::kPaid) step(b, order_id, Status::kPaid, Status::kFulfilling);
+    order = current(b, order_id);
+    if (!order || order->status != Status::kFulfilling) return;
+    // Picking and handing over to a carrier happen here once there is a
+    // warehouse integration; until then the order ships at once.
+    if (step(b, order_id, Status::kFulfilling, Status::kShipped)) {
+        log::info("order shipped", {{"orderId", order_id}});
+    }
+}
+
+void refund(Backends& b, Provider& provider, const std::string& order_id) {
+    auto order = current(b, order_id);
+    if (!order || order->status != Status::kRefundPending) return;
+    if (!order->payment_intent_id) {
+        log::error("refund of an order without a payment intent", {{"orderId", order_id}});
+        throw ProviderError("order " + order_id + " has no payment intent", false);
+    }
+    RefundResult r;
+    try {
+        r = provider.refund(*order->payment_intent_id, order->total_cents,
+                            "bazaar-refund-" + order_id);
+    } catch (const ProviderError& e) {
+        // Refunded already (by an earlier run whose commit was lost, or by
+        // hand in the provider's dashboard): record it as done.
+        if (e.provider_code() != "charge_already_refunded") throw;
+        r = {"", "succeeded"};
+    }
+    orders::TransitionOptions opts;
+    opts.only_from = {Status::kRefundPending};
+    opts.event_extra = {{"refundId", r.id}};
+    try {
+        auto t = b.pg.transact([&](pqxx::work& w) {
+            auto moved = orders::transition(w, order_id, Status::kRefunded, opts);
+            w.exec_params("UPDATE orders SET refund_id = NULLIF($2, '') WHERE id = $1", order_id,
+                          r.id);
+            return moved;
+        });
+        orders::after_commit(b.redis, t);
+        log::info("order refunded", {{"orderId", order_id}, {"refundId", r.id}});
+    } catch (const Error& e) {
+        if (e.code() != ErrorCode::kInvalidTransition) throw;
+    }
+}
+
+nlohmann::json admin_set_status(Backends& b, const std::string& order_id_in,
+                                const std::string& status) {
+    auto to = orders::parse_status(status);
+    if (!to)
+        throw Error::validation("status",
+                                "must be one of PENDING, PAYMENT_PENDING, PAID, "
+                                "FULFILLING, SHIPPED, DELIVERED, EXPIRED, CANCELLED, "
+                                "FAILED, REFUND_PENDING, REFUNDED");
+    auto order_id = canonical_uuid(order_id_in);
+    if (!order_id) throw Error::not_found("order");
+    auto t = b.pg.transact([&](pqxx::work& w) {
+        orders::TransitionOptions opts;
+        opts.event_extra = {{"by", "admin"}};
+        auto moved = orders::transition(w, *order_id, *to, opts);
+        follow_ups(w, *order_id, orders::status_name(moved.order.status));
+        return moved;
+    });
+    orders::after_commit(b.redis, t);
+    log::info("order status set by an admin",
+              {{"orderId", *order_id}, {"from", orders::status_name(t.from)}, {"to", status}});
+    return orders::to_json(t.order);
+}
+
+nlohmann::json sales_stats(Backends& b) {
+    auto rows = b.pg.transact([&](pqxx::work& w) {
+        return w.exec(
+            "WITH sold AS ("
+            "  SELECT oi.book_id, sum(oi.quantity)::bigint AS units,"
+            "         sum(oi.quantity::bigint * oi.unit_price_cents)::bigint AS revenue"
+            "  FROM order_items oi JOIN orders o ON o.id = oi.order_id"
+            "  WHERE o.status IN ('PAID', 'FULFILLING', 'SHIPPED', 'DELIVERED')"
+            "  GROUP BY oi.book_id) "
+            "SELECT t.name,"
+            "       count(b.id) FILTER (WHERE b.deleted_at IS NULL) AS books,"
+            "       COALESCE(round(avg(b.price_cents) FILTER (WHERE b.deleted_at IS NULL)), 0)"
+            "         ::bigint AS avg_price,"
+            "       COALESCE(sum(s.units), 0)::bigint AS units,"
+            "       COALESCE(sum(s.revenue), 0)::bigint AS revenue "
+            "FROM tags t"
+            " LEFT JOIN book_tags bt ON bt.tag_id = t.id"
+            " LEFT JOIN books b ON b.id = bt.book_id"
+            " LEFT JOIN sold s ON s.book_id = b.id "
+            "GROUP BY t.id, t.name "
+            "ORDER BY revenue DESC, t.name");
+    });
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : rows)
+        out.push_back({{"tag", r[0].as<std::string>()},
+                       {"books", r[1].as<std::int64_t>()},
+                       {"avgPriceCents", r[2].as<std::int64_t>()},
+                       {"unitsSold", r[3].as<std::int64_t>()},
+                       {"revenueCents", r[4].as<std::int64_t>()}});
+    return out;
+}
+
+}  // namespace bazaar::payments

@@ -1,0 +1,284 @@
+// payments/init and the webhook; the design is in payment_service.hpp.
+#include "bazaar/payments/payment_service.hpp"
+
+#include <memory>
+
+#include "bazaar/error.hpp"
+#include "bazaar/log.hpp"
+#include "bazaar/orders/order_service.hpp"
+#include "bazaar/payments/webhook_signature.hpp"
+#include "bazaar/queue/producer.hpp"
+#include "bazaar/time.hpp"
+#include "bazaar/uuid.hpp"
+
+namespace bazaar::payments {
+
+using orders::Status;
+
+Provider& thread_provider(const Config& config) {
+    thread_local std::unique_ptr<Provider> provider;
+    if (!provider) {
+        global_init();
+        provider = make_provider(config);
+    }
+    return *provider;
+}
+
+/* ---- payments/init ---- */
+
+namespace {
+
+struct IntentRow {
+    std::string user_id;
+    std::string status;
+    std::int64_t total_cents = 0;
+    std::string currency;
+    std::optional<std::string> provider, intent_id, client_secret;
+};
+
+std::optional<IntentRow> read_intent_row(pqxx::work& w, const std::string& order_id) {
+    auto r = w.exec_params(
+        "SELECT user_id::text, status, total_cents, currency, payment_provider, "
+        "payment_intent_id, payment_client_secret FROM orders WHERE id = $1",
+        order_id);
+    if (r.empty()) return std::nullopt;
+    IntentRow row;
+    row.user_id = r[0][0].as<std::string>();
+    row.status = r[0][1].as<std::string>();
+    row.total_cents = r[0][2].as<std::int64_t>();
+    row.currency = r[0][3].as<std::string>();
+    if (!r[0][4].is_null()) row.provider = r[0][4].as<std::string>();
+    if (!r[0][5].is_null()) row.intent_id = r[0][5].as<std::string>();
+    if (!r[0][6].is_null()) row.client_secret = r[0][6].as<std::string>();
+    return row;
+}
+
+nlohmann::json intent_json(const IntentRow& row) {
+    return {{"provider", *row.provider},
+            {"intentId", *row.intent_id},
+            {"clientSecret", row.client_secret.value_or("")},
+            {"amountCents", row.total_cents},
+            {"currency", row.currency}};
+}
+
+}  // namespace
+
+nlohmann::json init_payment(Backends& b, Provider& provider, const std::string& user_id,
+                            const std::string& order_id_in) {
+    auto order_id = canonical_uuid(order_id_in);
+    if (!order_id) throw Error::not_found("order");
+    auto mine = [&](const std::optional<IntentRow>& row) {
+        if (!row || row->user_id != user_id) throw Error::not_found("order");
+    };
+    // 1. the order as it is: an intent already made is returned as is.
+    auto row = b.pg.transact([&](pqxx::work& w) { return read_intent_row(w, *order_id); });
+    mine(row);
+    if (row->status != "PAYMENT_PENDING")
+        throw Error(ErrorCode::kInvalidTransition,
+                    "only a PAYMENT_PENDING order can be paid (this one is " + row->status + ")");
+    if (row->intent_id) return intent_json(*row);
+    // 2. the provider call, outside any transaction (it may take seconds).
+    // The idempotency key is the order's: two concurrent calls get the same
+    // Stripe intent; with the test provider the loser's intent is dropped.
+    Intent intent;
+    try {
+        intent = provider.create_intent(
+            {*order_id, row->total_cents, row->currency, "bazaar-intent-" + *order_id});
+    } catch (const ProviderError& e) {
+        log::error("payment provider refused create_intent",
+                   {{"orderId", *order_id}, {"retryable", e.retryable()}, {"error", e.what()}});
+        if (e.retryable()) throw Error::unavailable("payment provider");
+        throw Error(ErrorCode::kInternal, "the payment provider refused the payment");
+    }
+    // 3. kept only while the order still waits for payment and has none.
+    auto stored = b.pg.transact([&](pqxx::work& w) {
+        w.exec_params(
+            "UPDATE orders SET payment_provider = $2, payment_intent_id = $3, "
+            "payment_client_secret = $4, updated_at = now() "
+            "WHERE id = $1 AND payment_intent_id IS NULL AND status = 'PAYMENT_PENDING'",
+            *order_id, std::string(provider.name()), intent.id, intent.client_secret);
+        return read_intent_row(w, *order_id);
+    });
+    mine(stored);
+    if (stored->intent_id && stored->status == "PAYMENT_PENDING") return intent_json(*stored);
+    throw Error(ErrorCode::kInvalidTransition,
+                "only a PAYMENT_PENDING order can be paid (this one is " + stored->status + ")");
+}
+
+/* ---- webhook ---- */
+
+nlohmann::json WebhookResult::to_json() const {
+    nlohmann::json j = {{"received", true}, {"eventId", event_id}, {"outcome", outcome}};
+    j["orderId"] = order_id ? nlohmann::json(*order_id) : nlohmann::json(nullptr);
+    j["status"] = status ? nlohmann::json(*status) : nlohmann::json(nullptr);
+    return j;
+}
+
+void follow_ups(pqxx::work& w, const std::string& order_id, std::string_view status) {
+    queue::NewJob job;
+    job.data = {{"orderId", order_id}};
+    if (status == "PAID") {
+        job.name = kFulfillJob;
+        job.options.job_id = "fulfill:" + order_id;
+        job.options.attempts = 5;
+        queue::add_in_transaction(w, kFulfillmentQueue, job);
+    } else if (status == "REFUND_PENDING") {
+        job.name = kRefundJob;
+        job.options.job_id = "refund:" + order_id;
+        job.options.attempts = 10;
+        job.options.backoff = {queue::Backoff::Type::kExponential, 2000};
+        queue::add_in_transaction(w, kRefundQueue, job);
+    }
+}
+
+namespace {
+
+struct Applied {
+    WebhookResult result;
+    std::vector<orders::Transition> transitions;  // for after_commit
+};
+
+void set_outcome(pqxx::work& w, const std::string& event_id, const std::string& outcome,
+                 const std::optional<std::string>& order_id, const std::string& detail) {
+    w.exec_params(
+        "UPDATE payment_events SET outcome = $2, order_id = NULLIF($3, '')::uuid, "
+        "detail = NULLIF($4, '') WHERE event_id = $1",
+        event_id, outcome, order_id.value_or(""), detail);
+}
+
+// One attempt of the webhook's transaction (Pg::transact may run it again).
+Applied apply_event(pqxx::work& w, const WebhookEvent& ev, std::string_view body) {
+    Applied a;
+    a.result.event_id = ev.id;
+    auto ins = w.exec_params(
+        "INSERT INTO payment_events (event_id, type, intent_id, payload) "
+        "VALUES ($1, $2, NULLIF($3, ''), $4::jsonb) ON CONFLICT (event_id) DO NOTHING "
+        "RETURNING event_id",
+        ev.id, ev.type, ev.intent_id, std::string(body));
+    if (ins.empty()) {
+        a.result.outcome = "duplicate";
+        return a;
+    }
+    auto ignore = [&](const std::string& detail) {
+        a.result.outcome = "ignored";
+        set_outcome(w, ev.id, "ignored", a.result.order_id, detail);
+        return a;
+    };
+    if (ev.type != kIntentSucceeded && ev.type != kIntentFailed) return ignore("unhandled type");
+
+    auto found =
+        w.exec_params("SELECT id::text FROM orders WHERE payment_intent_id = $1", ev.intent_id);
+    if (found.empty()) return ignore("unknown payment intent");
+    const std::string order_id = found[0][0].as<std::string>();
+    a.result.order_id = order_id;
+    auto order = orders::load(w, order_id, /*for_update=*/true);
+    if (!order) return ignore("unknown payment intent");
+    a.result.status = std::string(orders::status_name(order->status));
+
+    if (ev.amount != order->total_cents || ev.currency != order->currency ||
+        (ev.order_id && *ev.order_id != order_id)) {
+        a.result.outcome = "mismatch";
+        set_outcome(w, ev.id, "mismatch", order_id,
+                    "event " + std::to_string(ev.amount) + " " + ev.currency + ", order " +
+                        std::to_string(order->total_cents) + " " + order->currency);
+        log::warn("payment event does not match its order", {{"eventId", ev.id},
+                                                             {"orderId", order_id},
+                                                             {"amount", ev.amount},
+                                                             {"currency", ev.currency},
+                                                             {"orderTotal", order->total_cents}});
+        return a;
+    }
+
+    auto move = [&](Status to) {
+        orders::TransitionOptions opts;
+        opts.event_extra = {{"intentId", ev.intent_id}};
+        auto t = orders::transition(w, order_id, to, opts);
+        a.result.status = std::string(orders::status_name(t.order.status));
+        follow_ups(w, order_id, *a.result.status);
+        a.transitions.push_back(std::move(t));
+    };
+
+    if (ev.type == kIntentSucceeded) {
+        switch (order->status) {
+            case Status::kPaymentPending:
+                move(Status::kPaid);
+                break;
+            case Status::kExpired:
+            case Status::kFailed:
+                // transition() takes the stock again in a savepoint: on a
+                // shortage it changes nothing and the money goes back.
+                try {
+                    move(Status::kPaid);
+                } catch (const Error& e) {
+                    if (e.code() != ErrorCode::kOutOfStock) throw;
+                    move(Status::kRefundPending);
+                }
+                break;
+            case Status::kCancelled:
+                move(Status::kRefundPending);
+                break;
+            default:
+                return ignore("order already " + *a.result.status);
+        }
+    } else {
+        if (order->status != Status::kPaymentPending)
+            return ignore("order already " + *a.result.status);
+        move(Status::kFailed);
+    }
+    a.result.outcome = "applied";
+    set_outcome(w, ev.id, "applied", order_id, "");
+    return a;
+}
+
+WebhookResult process_event(Backends& b, const WebhookEvent& ev, std::string_view body) {
+    Applied a = b.pg.transact([&](pqxx::work& w) { return apply_event(w, ev, body); });
+    for (const auto& t : a.transitions) orders::after_commit(b.redis, t);
+    log::info("payment event",
+              {{"eventId", ev.id},
+               {"type", ev.type},
+               {"outcome", a.result.outcome},
+               {"orderId", a.result.order_id ? nlohmann::json(*a.result.order_id) : nullptr}});
+    return a.result;
+}
+
+}  // namespace
+
+WebhookResult handle_webhook(Backends& b, std::optional<std::string_view> signature,
+                             std::string_view body) {
+    if (b.config.webhook_secrets.empty()) {
+        log::error("WEBHOOK_SECRET is not set: every webhook is refused");
+        throw Error::unavailable("payment webhook");
+    }
+    auto check = verify_signature(signature, body, b.config.webhook_secrets, now_ms() / 1000,
+                                  b.config.webhook_tolerance_s);
+    if (check != SignatureResult::kOk)
+        throw Error(ErrorCode::kValidationFailed, "the webhook signature was refused",
+                    {{"Stripe-Signature", describe(check)}});
+    WebhookEvent ev = parse_webhook_event(body);
+    // jsonb has no NUL: refuse it here rather than fail in Postgres.
+    if (body.find("\\u0000") != std::string_view::npos)
+        throw Error::validation("body", "must not contain \\u0000");
+    return process_event(b, ev, body);
+}
+
+WebhookResult complete_test_payment(Backends& b, const std::string& user_id,
+                                    const std::string& intent_id, std::string_view outcome) {
+    if (b.config.webhook_secrets.empty()) throw Error::unavailable("payment webhook");
+    auto found = b.pg.transact([&](pqxx::work& w) {
+        return w.exec_params(
+            "SELECT id::text, user_id::text, total_cents, currency FROM orders "
+            "WHERE payment_intent_id = $1 AND payment_provider = 'test'",
+            intent_id);
+    });
+    if (found.empty() || found[0][1].as<std::string>() != user_id)
+        throw Error::not_found("payment intent");
+    std::string type(outcome == "succeeded" ? kIntentSucceeded : kIntentFailed);
+    std::string body =
+        make_intent_event(type, intent_id, found[0][2].as<std::int64_t>(),
+                          found[0][3].as<std::string>(), found[0][0].as<std::string>());
+    std::string header =
+        make_signature_header(b.config.webhook_secrets.at(0), now_ms() / 1000, body);
+    return handle_webhook(b, header, body);
+}
+
+}  // namespace bazaar::payments
