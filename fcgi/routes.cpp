@@ -5,6 +5,7 @@
 #include "handlers/books.hpp"
 #include "handlers/cart.hpp"
 #include "handlers/favorites.hpp"
+#include "handlers/images.hpp"
 #include "handlers/operations.hpp"
 #include "handlers/tags.hpp"
 
@@ -18,6 +19,7 @@ void register_all_routes(Router& router) {
     register_tags_routes(router);
     register_favorites_routes(router);
     register_cart_routes(router);
+    register_images_routes(router);
 }
 
 }  // namespace bazaar::http

@@ -73,6 +73,12 @@ const std::vector<ConfigVar>& config_vars() {
          "longest delay before a retry, whatever the backoff computes"},
         {"OUTBOX_MAX_ATTEMPTS", "5",
          "times the relay tries an outbox job the queue refuses before setting it aside"},
+        {"IMAGE_MAX_PIXELS", "40000000",
+         "largest accepted image upload in pixels, checked from the header (400 above)"},
+        {"IMAGE_PIXEL_BUDGET", "80000000",
+         "pixels the image jobs of one worker process may decode at once (bounds memory)"},
+        {"IMAGE_VIPS_CONCURRENCY", "1",
+         "libvips threads per image operation (parallelism comes from image jobs)"},
         {"SEED_ADMIN_PASSWORD", "admin-password-1", "password of admin@example.com (bazaar seed)"},
         {"SEED_USER_PASSWORD", "user-password-1", "password of user1..5@example.com (bazaar seed)"},
         {"JWT_SECRET", kJwtSecretPlaceholder,
@@ -282,6 +288,9 @@ Config Config::from_map(const std::map<std::string, std::string>& values) {
     c.queue_job_timeout_ms = static_cast<int>(r.integer("QUEUE_JOB_TIMEOUT_MS", 100, 86400000));
     c.queue_max_backoff_ms = r.integer("QUEUE_MAX_BACKOFF_MS", 1, 366LL * 24 * 3600 * 1000);
     c.outbox_max_attempts = static_cast<int>(r.integer("OUTBOX_MAX_ATTEMPTS", 1, 1000));
+    c.image_max_pixels = r.integer("IMAGE_MAX_PIXELS", 1, 1000000000);
+    c.image_pixel_budget = r.integer("IMAGE_PIXEL_BUDGET", 1, 100000000000);
+    c.image_vips_concurrency = static_cast<int>(r.integer("IMAGE_VIPS_CONCURRENCY", 1, 64));
     c.seed_admin_password = r.str("SEED_ADMIN_PASSWORD");
     c.seed_user_password = r.str("SEED_USER_PASSWORD");
     c.jwt_secret = r.str("JWT_SECRET");

@@ -75,6 +75,11 @@ struct Config {
     std::int64_t queue_max_backoff_ms = 0;
     int outbox_max_attempts = 0;
 
+    // ---- images (images/image_service.hpp)
+    std::int64_t image_max_pixels = 0;
+    std::int64_t image_pixel_budget = 0;
+    int image_vips_concurrency = 1;
+
     std::string seed_admin_password;
     std::string seed_user_password;
 
