@@ -10,6 +10,8 @@
 // result (the row becomes failed with the reason), never a crash: libvips
 // errors come back as exceptions from vips-cpp calls, not through callbacks,
 // and images::process converts them.
+#include <charconv>
+
 #include "../job_registry.hpp"
 #include "bazaar/images/image_service.hpp"
 #include "bazaar/log.hpp"
