@@ -6,6 +6,7 @@
 #include "handlers/books.hpp"
 #include "handlers/cart.hpp"
 #include "handlers/favorites.hpp"
+#include "handlers/images.hpp"
 #include "handlers/operations.hpp"
 #include "handlers/orders.hpp"
 #include "handlers/payments.hpp"
@@ -24,6 +25,7 @@ void register_all_routes(Router& router) {
     register_payment_routes(router);
     register_admin_order_routes(router);
     register_orders_routes(router);
+    register_images_routes(router);
 }
 
 }  // namespace bazaar::http

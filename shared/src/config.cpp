@@ -85,6 +85,12 @@ const std::vector<ConfigVar>& config_vars() {
          "process's key and stock are free again after it"},
         {"ORDER_SWEEP_INTERVAL_MS", "5000",
          "bazaar-worker: how often overdue orders are expired and dead checkout holds swept"},
+        {"IMAGE_MAX_PIXELS", "40000000",
+         "largest accepted image upload in pixels, checked from the header (400 above)"},
+        {"IMAGE_PIXEL_BUDGET", "80000000",
+         "pixels the image jobs of one worker process may decode at once (bounds memory)"},
+        {"IMAGE_VIPS_CONCURRENCY", "1",
+         "libvips threads per image operation (parallelism comes from image jobs)"},
         {"SEED_ADMIN_PASSWORD", "admin-password-1", "password of admin@example.com (bazaar seed)"},
         {"SEED_USER_PASSWORD", "user-password-1", "password of user1..5@example.com (bazaar seed)"},
         {"JWT_SECRET", kJwtSecretPlaceholder,
@@ -308,6 +314,9 @@ Config Config::from_map(const std::map<std::string, std::string>& values) {
     c.idempotency_lease_ms = static_cast<int>(r.integer("IDEMPOTENCY_LEASE_MS", 1000, 3600000));
     c.order_sweep_interval_ms =
         static_cast<int>(r.integer("ORDER_SWEEP_INTERVAL_MS", 100, 3600000));
+    c.image_max_pixels = r.integer("IMAGE_MAX_PIXELS", 1, 1000000000);
+    c.image_pixel_budget = r.integer("IMAGE_PIXEL_BUDGET", 1, 100000000000);
+    c.image_vips_concurrency = static_cast<int>(r.integer("IMAGE_VIPS_CONCURRENCY", 1, 64));
     c.seed_admin_password = r.str("SEED_ADMIN_PASSWORD");
     c.seed_user_password = r.str("SEED_USER_PASSWORD");
     c.jwt_secret = r.str("JWT_SECRET");

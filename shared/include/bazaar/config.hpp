@@ -79,6 +79,11 @@ struct Config {
     int reservation_ttl_s = 0;
     int idempotency_lease_ms = 0;
     int order_sweep_interval_ms = 0;
+    // ---- images (images/image_service.hpp)
+    std::int64_t image_max_pixels = 0;
+    std::int64_t image_pixel_budget = 0;
+    int image_vips_concurrency = 1;
+
     std::string seed_admin_password;
     std::string seed_user_password;
 
