@@ -85,7 +85,7 @@ TEST(images_upload_input, MultipartFieldImage) {
 }
 
 TEST(images_upload_input, MultipartDataMayContainCrLfAndDashes) {
-    std::string data = kJpeg + "\r\n--Xy\r\n--XyZZ";
+    std::string data = kJpeg + "\r\n--Xy\r\n--XzZ";
     std::string body =
         multipart("XyZ", {"Content-Disposition: form-data; name=image\r\n\r\n" + data});
     auto up = select_upload("multipart/form-data; boundary=XyZ", body);
