@@ -12,24 +12,11 @@ namespace {
 constexpr int kBatch = 200;
 }
 
-OrderSweeper::~OrderSweeper() {
-    stop();
-}
-
-void OrderSweeper::start() {
-    thread_ = std::thread([this] { loop(); });
-}
-
-void OrderSweeper::stop() {
-    stopping_ = true;
-    if (thread_.joinable()) thread_.join();
-}
-
 void OrderSweeper::loop() {
     log::set_request_id("order-sweeper");
     Backends b(config_);
     bool failing = false;
-    for (int round = 1; !stopping_; ++round) {
+    for (int round = 1; !stopping(); ++round) {
         try {
             int expired = orders::expire_overdue(b, kBatch);
             if (expired > 0) log::info("overdue orders expired", {{"orders", expired}});
@@ -45,7 +32,7 @@ void OrderSweeper::loop() {
             failing = true;
         }
         // Sleep in small steps so that stop() is prompt.
-        for (int waited = 0; waited < config_.order_sweep_interval_ms && !stopping_; waited += 100)
+        for (int waited = 0; waited < config_.order_sweep_interval_ms && !stopping(); waited += 100)
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
 }

@@ -11,27 +11,20 @@
 // order twice.
 #pragma once
 
-#include <atomic>
-#include <thread>
-
+#include "background_thread.hpp"
 #include "bazaar/config.hpp"
 
 namespace bazaar::worker {
 
-class OrderSweeper {
+class OrderSweeper final : public BackgroundThread {
   public:
     explicit OrderSweeper(const Config& config) : config_(config) {}
-    ~OrderSweeper();
-
-    void start();
-    void stop();
+    ~OrderSweeper() override { stop(); }
 
   private:
-    void loop();
+    void loop() override;
 
     const Config& config_;
-    std::atomic<bool> stopping_{false};
-    std::thread thread_;
 };
 
 }  // namespace bazaar::worker

@@ -26,19 +26,6 @@ class Wakeup : public pqxx::notification_receiver {
 
 }  // namespace
 
-OutboxRelay::~OutboxRelay() {
-    stop();
-}
-
-void OutboxRelay::start() {
-    thread_ = std::thread([this] { loop(); });
-}
-
-void OutboxRelay::stop() {
-    stopping_ = true;
-    if (thread_.joinable()) thread_.join();
-}
-
 void OutboxRelay::loop() {
     log::set_request_id("outbox-relay");
     Pg pg(config_.pg_conninfo(), config_.pg_timeout_ms);
@@ -47,7 +34,7 @@ void OutboxRelay::loop() {
     // frozen server cannot hold this thread in connect, LISTEN or UNLISTEN.
     const int bound = config_.pg_timeout_ms;
     bool failing = false;
-    while (!stopping_) {
+    while (!stopping()) {
         OwnedConnection listener;
         std::unique_ptr<Wakeup> wakeup;
         try {
@@ -56,11 +43,11 @@ void OutboxRelay::loop() {
                 SocketDeadline deadline(*listener, bound);
                 wakeup = std::make_unique<Wakeup>(*listener);  // LISTEN
             }
-            while (!stopping_) {
+            while (!stopping()) {
                 // Drain first: rows committed before LISTEN started count too.
                 // Live events: again while any moved, since an order's later
                 // event waits for its earlier one to be stamped.
-                for (bool more = true; more && !stopping_;) {
+                for (bool more = true; more && !stopping();) {
                     bool jobs = queue::relay_outbox(pg, redis, kBatch,
                                                     config_.outbox_max_attempts) == kBatch;
                     bool events = live::relay_live_events(pg, redis, kBatch) > 0;
@@ -80,7 +67,7 @@ void OutboxRelay::loop() {
         }
         wakeup.reset();
         listener.reset();
-        for (int i = 0; failing && i < 10 && !stopping_; ++i)
+        for (int i = 0; failing && i < 10 && !stopping(); ++i)
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
 }

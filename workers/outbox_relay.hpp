@@ -6,27 +6,20 @@
 // job makes a repeated delivery a no-op.
 #pragma once
 
-#include <atomic>
-#include <thread>
-
+#include "background_thread.hpp"
 #include "bazaar/config.hpp"
 
 namespace bazaar::worker {
 
-class OutboxRelay {
+class OutboxRelay final : public BackgroundThread {
   public:
     explicit OutboxRelay(const Config& config) : config_(config) {}
-    ~OutboxRelay();
-
-    void start();
-    void stop();
+    ~OutboxRelay() override { stop(); }
 
   private:
-    void loop();
+    void loop() override;
 
     const Config& config_;
-    std::atomic<bool> stopping_{false};
-    std::thread thread_;
 };
 
 }  // namespace bazaar::worker
