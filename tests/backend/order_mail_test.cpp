@@ -8,8 +8,11 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "backend_env.hpp"
 #include "bazaar/backends.hpp"
@@ -97,13 +100,25 @@ struct Fixture {
         });
     }
 
+    // An order that reached `status` the way the machine allows (the
+    // database trigger refuses any other path): inserted PAYMENT_PENDING,
+    // then moved step by step.
     std::string order(const std::string& status) {
+        static const std::map<std::string, std::vector<std::string>> kPaths = {
+            {"PAYMENT_PENDING", {}},
+            {"PAID", {"PAID"}},
+            {"SHIPPED", {"PAID", "FULFILLING", "SHIPPED"}},
+            {"EXPIRED", {"EXPIRED"}},
+            {"REFUNDED", {"EXPIRED", "REFUND_PENDING", "REFUNDED"}},
+        };
         std::string id = uuid_v4();
         b.pg.transact([&](pqxx::work& w) {
             w.exec_params(
                 "INSERT INTO orders (id, user_id, status, total_cents, currency) "
-                "VALUES ($1, $2, $3, 2948, 'EUR')",
-                id, user, status);
+                "VALUES ($1, $2, 'PAYMENT_PENDING', 2948, 'EUR')",
+                id, user);
+            for (const auto& step : kPaths.at(status))
+                w.exec_params("UPDATE orders SET status = $2 WHERE id = $1", id, step);
             w.exec_params(
                 "INSERT INTO order_items (order_id, book_id, title, unit_price_cents, quantity)"
                 " VALUES ($1, $2, 'Dune <Deluxe> & Co — Édition', 1299, 2),"
