@@ -15,6 +15,7 @@ import Stripe from 'stripe';
 import { request, get, post, assertError, waitFor, psql } from '../lib/client.mjs';
 import { loginAdmin, registerUser } from '../lib/auth_helpers.mjs';
 import { connect, closeAll, NGINX_WS } from '../lib/ws_helpers.mjs';
+import { mailsTo } from '../lib/mail.mjs';
 
 // scripts/stack test exports the pair the test stack runs with ("current,previous").
 const [SECRET, PREVIOUS_SECRET] = (process.env.WEBHOOK_SECRET || '').split(',');
@@ -130,6 +131,18 @@ test('the whole purchase: order → init → signed webhook → PAID → fulfill
   const paidEvents = Number(psql(`SELECT count(*) FROM outbox WHERE topic = 'live' AND payload::text LIKE '%order.paid%' AND payload::text LIKE '%${order.id}%'`));
   assert.equal(paidEvents, 1);
   ws.close();
+
+  // The customer's emails, as the SMTP sink received them: one confirmation
+  // and one "shipped", even though the webhook was delivered twice.
+  const mailsOf = (template) =>
+    mailsTo(user.email).filter((m) => m.header('x-bazaar-job') === `mail:${template}:${order.id}`);
+  await waitFor('the confirmation and shipped emails', () =>
+    mailsOf('order_confirmation').length === 1 && mailsOf('order_shipped').length === 1);
+  const [confirmation] = mailsOf('order_confirmation');
+  assert.match(confirmation.text, /25\.00 USD/);
+  assert.ok(confirmation.html.includes('25.00 USD'));
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(mailsOf('order_confirmation').length, 1, 'a replayed webhook sends no second email');
 });
 
 test('webhook signatures: Stripe\'s header is accepted; wrong secret, stale or future t, tampered body, missing or malformed header are 400 and change nothing', async () => {
