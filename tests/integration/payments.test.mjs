@@ -345,6 +345,23 @@ test('a success after expiry: stock still there → PAID; stock gone → REFUND_
   assert.match(psql(`SELECT refund_id FROM orders WHERE id = '${late.id}'`), /^re_test_[0-9a-f]+$/);
   await ws.next((m) => m.data?.orderId === late.id && m.data.status === 'REFUNDED', 'the refunded order event');
   ws.close();
+
+  // 3. two lines, only the second (higher id) sold meanwhile: the failed
+  //    re-reservation takes nothing, the first book keeps all its stock
+  const plenty = await createBook({ stock: 5 });
+  const gone = await createBook({ stock: 1 });
+  const two = await orderFor(user, [[plenty, 2], [gone, 1]]);
+  const twoIntent = await initIntent(user, two);
+  await expire(two.id);
+  await orderFor(rival, [[gone, 1]]);
+  assert.equal(stockOf(plenty.id), 5);
+  const twoPayload = event('payment_intent.succeeded', twoIntent, { orderId: two.id });
+  res = await deliver(twoPayload, sign(twoPayload));
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.json.data.status, 'REFUND_PENDING');
+  assert.equal(stockOf(plenty.id), 5, 'nothing half-taken by the failed re-reservation');
+  assert.equal(stockOf(gone.id), 0);
+  await waitFor('REFUNDED', () => statusOf(two.id) === 'REFUNDED');
 });
 
 test('admin status moves: SHIPPED → DELIVERED; anything off the machine is 409; non-admins 403; bad status 400', async () => {

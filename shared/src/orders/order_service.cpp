@@ -325,14 +325,18 @@ std::optional<std::vector<stock::Change>> reserve_again(pqxx::work& w,
     for (const auto& row :
          w.exec_params("SELECT book_id, quantity FROM order_items WHERE order_id = $1", order_id))
         lines.push_back({row[0].as<std::int64_t>(), row[1].as<std::int64_t>()});
-    pqxx::subtransaction sp(w, "reserve_again");
+    // A savepoint in SQL, not a pqxx::subtransaction: libpqxx 6.4 sends its
+    // SAVEPOINT only for statements run through the subtransaction object,
+    // and these run on `w`, so its abort() would undo nothing and the lines
+    // taken before the short one would stay taken.
+    w.exec0("SAVEPOINT reserve_again");
     auto take = stock::take_in_transaction(w, lines);
     if (!take.shortages.empty()) {
-        sp.abort();
+        w.exec0("ROLLBACK TO SAVEPOINT reserve_again");
         return std::nullopt;
     }
+    w.exec0("RELEASE SAVEPOINT reserve_again");
     w.exec_params("UPDATE orders SET stock_released = false WHERE id = $1", order_id);
-    sp.commit();
     return take.changes;
 }
 

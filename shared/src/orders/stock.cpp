@@ -179,9 +179,10 @@ void load(Pg& pg, Redis& redis, const std::vector<std::int64_t>& book_ids) {
     if (book_ids.empty()) return;
     std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>> rows;
     pg.transact([&](pqxx::work& w) {
-        for (const auto& r :
-             w.exec_params("SELECT id, stock, stock_seq FROM books WHERE id = ANY($1::bigint[])",
-                           pg_array(book_ids)))
+        for (const auto& r : w.exec_params(
+                 "SELECT id, CASE WHEN deleted_at IS NULL THEN stock ELSE 0 END, stock_seq "
+                 "FROM books WHERE id = ANY($1::bigint[])",
+                 pg_array(book_ids)))
             rows[r[0].as<std::int64_t>()] = {r[1].as<std::int64_t>(), r[2].as<std::int64_t>()};
     });
     struct Load {
