@@ -12,7 +12,8 @@ all the lines of an order (Redis Cluster: one slot):
                                          (a hash with no `e`; expires 120 s)
   {stock}:holds          ZSET   orderId → lease deadline (ms, Redis clock)
   {stock}:hold:<orderId> STRING "<bookId>:<qty>:<epoch>,..." in line order,
-                                then "settled" for an hour (lua/stock_settle.lua)
+                                then "settled:commit|cancel" for an hour
+                                (lua/stock_settle.lua)
 ]]
 
 local STOCK_PENDING_TTL_MS = 120000

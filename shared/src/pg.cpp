@@ -240,6 +240,7 @@ void Pg::drop_if_closed() {
 }
 
 bool Pg::handle_failure(std::exception_ptr e, int attempt, bool reused) {
+    commit_in_doubt_ = committing_;
     if (timed_out_) {
         // Whatever libpq made of the cut connection (broken, in doubt), the
         // server did not answer in time: never run it again in this call.

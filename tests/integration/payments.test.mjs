@@ -220,6 +220,15 @@ test('webhook bodies: not JSON after a valid signature is 400; unknown types and
   res = await deliver(euro, sign(euro));
   assert.equal(res.json.data.outcome, 'mismatch');
   assert.equal(statusOf(order.id), 'PAYMENT_PENDING');
+  // Both charges went through at the provider: each is refunded once, by
+  // its own job, and the order stays payable.
+  for (const body of [cheap, euro]) {
+    const id = JSON.parse(body).id;
+    await waitFor(`refund of ${id}`, () => psql(`SELECT COALESCE(refund_id, '') FROM payment_events WHERE event_id = '${id}'`).startsWith('re_test_'), 30000);
+  }
+  res = await deliver(cheap, sign(cheap));
+  assert.equal(res.json.data.outcome, 'duplicate');
+  assert.equal(statusOf(order.id), 'PAYMENT_PENDING');
 });
 
 test('payments/init: only the owner, only PAYMENT_PENDING, input checked; Idempotency-Key replays the same bytes', async () => {

@@ -38,9 +38,25 @@ void refund(JobContext& job) {
     job.set_result({{"orderId", id}});
 }
 
+void refund_event(JobContext& job) {
+    auto it = job.data().find("eventId");
+    if (it == job.data().end() || !it->is_string())
+        throw PermanentFailure("job data lacks an 'eventId'");
+    std::string id = it->get<std::string>();
+    Backends& b = job.backends();
+    try {
+        payments::refund_event(b, payments::thread_provider(b.config), id);
+    } catch (const payments::ProviderError& e) {
+        if (!e.retryable()) throw PermanentFailure(e.what());
+        throw;
+    }
+    job.set_result({{"eventId", id}});
+}
+
 const QueueRegistration kFulfillmentQueue{payments::kFulfillmentQueue, {.concurrency = 2}};
 const JobRegistration kFulfill{payments::kFulfillmentQueue, payments::kFulfillJob, fulfill};
 const QueueRegistration kRefundQueue{payments::kRefundQueue, {.concurrency = 1}};
 const JobRegistration kRefund{payments::kRefundQueue, payments::kRefundJob, refund};
+const JobRegistration kRefundEvent{payments::kRefundQueue, payments::kRefundEventJob, refund_event};
 
 }  // namespace

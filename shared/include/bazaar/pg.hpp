@@ -74,6 +74,11 @@ class Pg {
     void disconnect();
     pqxx::connection_base& connection();
 
+    // The last transact() threw Error(kUnavailable) after COMMIT was sent
+    // (a timeout or a lost connection during it): the transaction may have
+    // committed. Before COMMIT a failure surely rolled it back.
+    bool commit_in_doubt() const { return commit_in_doubt_; }
+
     int timeout_ms() const { return timeout_ms_; }
     void set_timeout_ms(int ms) { timeout_ms_ = ms; }
 
@@ -97,6 +102,8 @@ class Pg {
     std::unique_ptr<detail::Connection> conn_;
     std::unique_ptr<detail::WatchSlot> slot_;
     bool timed_out_ = false;  // the watchdog cut the last transaction's connection
+    bool committing_ = false;
+    bool commit_in_doubt_ = false;
     std::chrono::steady_clock::time_point next_attempt_{};
 };
 
@@ -106,16 +113,20 @@ auto Pg::transact(F&& fn) -> std::invoke_result_t<F, pqxx::work&> {
     for (int attempt = 0;; ++attempt) {
         bool reused = conn_ != nullptr;
         timed_out_ = false;
+        committing_ = false;
+        commit_in_doubt_ = false;
         try {
             pqxx::connection_base& c = connection();
             Watch watch(*this);
             pqxx::work w(c);
             if constexpr (std::is_void_v<std::invoke_result_t<F, pqxx::work&>>) {
                 fn(w);
+                committing_ = true;
                 w.commit();
                 return;
             } else {
                 auto result = fn(w);
+                committing_ = true;
                 w.commit();
                 return result;
             }

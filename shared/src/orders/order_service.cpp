@@ -233,6 +233,15 @@ Order create_from_cart(Backends& b, const std::string& user_id, const BeforeComm
             return o;
         });
     } catch (const Error& e) {
+        // The COMMIT was sent but its answer lost (a timeout or a broken
+        // connection during it): the order may exist. Giving the hold back
+        // could count its stock twice; the sweep settles it after its
+        // lease by what Postgres holds then.
+        if (e.code() == ErrorCode::kUnavailable && b.pg.commit_in_doubt()) {
+            log::warn("order outcome unknown; its stock hold is left to the sweep",
+                      {{"orderId", order_id}});
+            throw;
+        }
         stock::cancel_hold(b.redis, order_id, reservation.hold);
         // Postgres refused what the counters let through: they are wrong
         // (a load raced an order, or a crash lost a release). Reload them.

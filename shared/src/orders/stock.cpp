@@ -170,8 +170,19 @@ void apply(Redis& redis, const std::vector<Change>& changes) {
     try {
         redis.eval_script("stock_apply", keys, args);
     } catch (const std::exception& e) {
-        // The counters stay lower than Postgres (never higher): no oversell.
         log::warn("stock change not mirrored to redis", {{"error", e.what()}});
+        // A lost release leaves a counter lower than Postgres (an undersell,
+        // healed by the sweep's unload_all). A lost take would leave it
+        // higher: drop those counters so the next use reloads them.
+        std::vector<std::int64_t> taken;
+        for (const auto& c : changes)
+            if (c.delta < 0) taken.push_back(c.book_id);
+        try {
+            unload(redis, taken);
+        } catch (const std::exception& again) {
+            log::error("stock counter above postgres until the next reload",
+                       {{"books", taken.size()}, {"error", again.what()}});
+        }
     }
 }
 
@@ -236,13 +247,19 @@ std::optional<std::int64_t> available(Redis& redis, std::int64_t book_id) {
 }
 
 int sweep_holds(Pg& pg, Redis& redis, int limit) {
-    Reply due = redis.command({"ZRANGEBYSCORE", kHoldsKey, "-inf", std::to_string(now_ms()),
+    // Leases are deadlines on Redis's clock (stock_reserve): judging them by
+    // this host's clock would settle a live request's hold early when the
+    // clocks disagree.
+    Reply time = redis.command({"TIME"});
+    std::int64_t redis_now_ms = std::stoll(std::string(time.at(0).str())) * 1000 +
+                                std::stoll(std::string(time.at(1).str())) / 1000;
+    Reply due = redis.command({"ZRANGEBYSCORE", kHoldsKey, "-inf", std::to_string(redis_now_ms),
                                "LIMIT", "0", std::to_string(limit)});
     int handled = 0;
     for (std::size_t i = 0; i < due.size(); ++i) {
         std::string order_id(due.at(i).str());
         Reply held = redis.command({"GET", hold_key(order_id)});
-        if (held.is_nil() || held.str() == "settled") {
+        if (held.is_nil() || held.str().starts_with("settled:")) {
             redis.command({"ZREM", kHoldsKey, order_id});
             continue;
         }

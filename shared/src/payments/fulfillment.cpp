@@ -4,6 +4,7 @@
 #include "bazaar/log.hpp"
 #include "bazaar/orders/order_service.hpp"
 #include "bazaar/payments/payment_service.hpp"
+#include "bazaar/payments/webhook_event.hpp"
 #include "bazaar/uuid.hpp"
 
 namespace bazaar::payments {
@@ -79,6 +80,34 @@ void refund(Backends& b, Provider& provider, const std::string& order_id) {
     } catch (const Error& e) {
         if (e.code() != ErrorCode::kInvalidTransition) throw;
     }
+}
+
+void refund_event(Backends& b, Provider& provider, const std::string& event_id) {
+    auto row = b.pg.transact([&](pqxx::work& w) {
+        return w.exec_params(
+            "SELECT intent_id, (payload->'data'->'object'->>'amount')::bigint FROM payment_events "
+            "WHERE event_id = $1 AND outcome = 'mismatch' AND refund_id IS NULL "
+            "AND type = $2 AND intent_id IS NOT NULL",
+            event_id, std::string(kIntentSucceeded));
+    });
+    if (row.empty() || row[0][1].is_null() || row[0][1].as<std::int64_t>() <= 0) return;
+    std::string intent = row[0][0].as<std::string>();
+    std::int64_t amount = row[0][1].as<std::int64_t>();
+    RefundResult r;
+    try {
+        r = provider.refund(intent, amount, "bazaar-refund-event-" + event_id);
+    } catch (const ProviderError& e) {
+        if (e.provider_code() != "charge_already_refunded") throw;
+        r = {"already-refunded", "succeeded"};
+    }
+    b.pg.transact([&](pqxx::work& w) {
+        w.exec_params(
+            "UPDATE payment_events SET refund_id = $2 WHERE event_id = $1 AND refund_id IS NULL",
+            event_id, r.id);
+    });
+    log::warn(
+        "mismatched payment refunded",
+        {{"eventId", event_id}, {"intentId", intent}, {"amount", amount}, {"refundId", r.id}});
 }
 
 nlohmann::json admin_set_status(Backends& b, const std::string& order_id_in,

@@ -186,6 +186,13 @@ Applied apply_event(pqxx::work& w, const WebhookEvent& ev, std::string_view body
                                                              {"amount", ev.amount},
                                                              {"currency", ev.currency},
                                                              {"orderTotal", order->total_cents}});
+        if (ev.type == kIntentSucceeded) {
+            queue::NewJob job{kRefundEventJob, {{"eventId", ev.id}}};
+            job.options.job_id = "refund-event:" + ev.id;
+            job.options.attempts = 10;
+            job.options.backoff = {queue::Backoff::Type::kExponential, 2000};
+            queue::add_in_transaction(w, kRefundQueue, job);
+        }
         return a;
     }
 

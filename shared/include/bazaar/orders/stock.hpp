@@ -43,10 +43,14 @@
 // undersell) is healed by the worker's sweep, which drops every counter now
 // and then (unload_all) so that the next use rebuilds it from Postgres.
 //
-// Holds whose process died: sweep_holds() (bazaar-worker, periodically)
-// takes holds past their lease; if the order exists in Postgres the commit
-// is finished (commit_hold with the seqs stored in order_items), otherwise
-// the reservation is given back.
+// Holds whose process died, or whose order's outcome the process could not
+// know (Postgres unavailable: the COMMIT may have landed, so checkout gives
+// nothing back): sweep_holds() (bazaar-worker, periodically) takes holds
+// past their lease, by Redis's clock; if the order exists in Postgres the
+// commit is finished (commit_hold with the seqs stored in order_items),
+// otherwise the reservation is given back. Should the order commit after
+// all (a frozen Postgres that resumes), its commit_hold finds the
+// "settled:cancel" tombstone and still mirrors the take.
 #pragma once
 
 #include <cstdint>

@@ -46,6 +46,8 @@ inline constexpr const char* kFulfillmentQueue = "fulfillment";
 inline constexpr const char* kFulfillJob = "fulfill";
 inline constexpr const char* kRefundQueue = "refunds";
 inline constexpr const char* kRefundJob = "refund";
+// The refund of a successful payment that did not match its order.
+inline constexpr const char* kRefundEventJob = "refund-event";
 
 // This thread's provider (PAYMENT_PROVIDER), created on first use. Providers
 // keep a connection (stripe) and are not thread-safe: one per thread.
@@ -103,6 +105,14 @@ void fulfill(Backends& b, const std::string& order_id);
 // refund), then → REFUNDED with the refund id. Anything else: nothing to do.
 // Throws ProviderError (the job adapter retries the retryable ones).
 void refund(Backends& b, Provider& provider, const std::string& order_id);
+
+// The refund-event job: a successful payment event whose amount or currency
+// did not match its order (outcome "mismatch", left unapplied) charged the
+// customer anyway, so its amount is refunded (provider idempotency key
+// "bazaar-refund-event-<eventId>") and payment_events.refund_id recorded.
+// The order is untouched: it stays payable with the right amount. A rerun
+// after the refund was recorded does nothing.
+void refund_event(Backends& b, Provider& provider, const std::string& event_id);
 
 // PATCH /admin/orders/:id/status: any move the machine allows, with its
 // follow-ups. 400 for an unknown status name, 404, 409 INVALID_TRANSITION.

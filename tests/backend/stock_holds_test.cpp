@@ -1,0 +1,186 @@
+// Stock holds whose outcome the request could not know, against the stack's
+// Postgres and Redis (shared/include/bazaar/orders/stock.hpp): the Redis
+// counter must never end above what Postgres holds, because a counter that
+// is too high admits orders that Postgres then refuses.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "backend_env.hpp"
+#include "bazaar/backends.hpp"
+#include "bazaar/cart/cart_service.hpp"
+#include "bazaar/error.hpp"
+#include "bazaar/orders/order_service.hpp"
+#include "bazaar/orders/stock.hpp"
+#include "bazaar/time.hpp"
+
+using namespace bazaar;
+namespace stock = bazaar::orders::stock;
+
+namespace {
+
+struct Fixture {
+    Config config = stacktest::stack_config();
+    Backends b{config};
+    std::int64_t book = 0;
+
+    explicit Fixture(std::int64_t stock_count) {
+        static bool loaded = [&] {
+            load_scripts(config.lua_dir);
+            return true;
+        }();
+        (void)loaded;
+        book = b.pg.transact([&](pqxx::work& w) {
+            return w
+                .exec_params1(
+                    "INSERT INTO books (title, author, price_cents, stock) "
+                    "VALUES ('Hold test', 'A', 700, $1) RETURNING id",
+                    stock_count)[0]
+                .as<std::int64_t>();
+        });
+    }
+
+    std::int64_t pg_stock() {
+        return b.pg.transact([&](pqxx::work& w) {
+            return w.exec_params1("SELECT stock FROM books WHERE id = $1", book)[0]
+                .as<std::int64_t>();
+        });
+    }
+
+    std::string new_user() {
+        std::string id = uuid_v4();
+        b.pg.transact([&](pqxx::work& w) {
+            w.exec_params(
+                "INSERT INTO users (id, email, username, password_hash) VALUES ($1, $2, 'h', "
+                "'$argon2id$v=19$m=65536,t=2,p=1$bm8tbG9naW4$bm8tbG9naW4')",
+                id, "hold-" + id + "@example.com");
+        });
+        return id;
+    }
+
+    // Makes the hold of `order_id` due now, as if its lease had run out.
+    void expire_lease(const std::string& order_id) {
+        b.redis.command({"ZADD", "{stock}:holds", "0", order_id});
+    }
+};
+
+}  // namespace
+
+// The sweeper found no order rows (the request's transaction had not
+// committed yet) and gave the stock back; then the order committed. Its
+// commit must still take the stock from the counter.
+TEST(StockHolds, ACommitAfterTheSweepCancelledItsHoldStillTakesTheStock) {
+    Fixture f(5);
+    const std::string order_id = uuid_v4();
+    auto r = stock::reserve(f.b.pg, f.b.redis, order_id, {{f.book, 2}}, 60000);
+    ASSERT_TRUE(r.shortages.empty());
+    EXPECT_EQ(stock::available(f.b.redis, f.book), 3);
+
+    f.expire_lease(order_id);
+    stock::sweep_holds(f.b.pg, f.b.redis, 1000);
+    EXPECT_EQ(stock::available(f.b.redis, f.book), 5) << "the sweep gave the hold back";
+
+    std::vector<stock::Change> changes;
+    f.b.pg.transact([&](pqxx::work& w) {
+        auto take = stock::take_in_transaction(w, {{f.book, 2}});
+        ASSERT_TRUE(take.shortages.empty());
+        changes = take.changes;
+    });
+    stock::commit_hold(f.b.redis, order_id, r.hold, changes);
+    EXPECT_EQ(f.pg_stock(), 3);
+    EXPECT_EQ(stock::available(f.b.redis, f.book), 3) << "the late commit was not mirrored";
+
+    // A second settle of either kind changes nothing.
+    stock::commit_hold(f.b.redis, order_id, r.hold, changes);
+    stock::cancel_hold(f.b.redis, order_id, r.hold);
+    EXPECT_EQ(stock::available(f.b.redis, f.book), 3);
+}
+
+// The order's COMMIT outlives the request's deadline: a deferred trigger
+// (a test table made here) sleeps at commit time, so the watchdog cuts the
+// connection while COMMIT runs, and the server commits afterwards. The
+// request cannot know the outcome, so it must not give the stock back; the
+// sweep then finds the order and keeps the stock taken.
+TEST(StockHolds, ACommitInDoubtLeavesItsHoldToTheSweepWhichFindsTheOrder) {
+    Fixture f(4);
+    f.b.pg.transact([&](pqxx::work& w) {
+        w.exec(
+            "CREATE TABLE IF NOT EXISTS test_slow_commit (id bigserial PRIMARY KEY);"
+            "CREATE OR REPLACE FUNCTION test_slow_commit_sleep() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1.5); RETURN NULL; END $$;"
+            "DROP TRIGGER IF EXISTS test_slow_commit_t ON test_slow_commit;"
+            "CREATE CONSTRAINT TRIGGER test_slow_commit_t AFTER INSERT ON test_slow_commit "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION "
+            "test_slow_commit_sleep()");
+    });
+    std::string user = f.new_user();
+    cart::set_quantity(f.b, user, {f.book, 3});
+
+    std::string order_id;
+    f.b.pg.set_timeout_ms(500);
+    try {
+        orders::create_from_cart(f.b, user, [&](pqxx::work& w, const orders::Order& o) {
+            order_id = o.id;
+            w.exec("INSERT INTO test_slow_commit DEFAULT VALUES");
+        });
+        FAIL() << "the checkout answered although its commit outlived the deadline";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kUnavailable);
+    }
+    f.b.pg.set_timeout_ms(f.config.pg_timeout_ms);
+    ASSERT_FALSE(order_id.empty());
+    EXPECT_TRUE(f.b.pg.commit_in_doubt());
+    EXPECT_EQ(stock::available(f.b.redis, f.book), 1) << "the hold was given back";
+
+    // The server finishes the commit once the trigger wakes (the dropped
+    // connection's reconnect backoff may refuse the first reads).
+    auto settled_stock = [&] {
+        try {
+            return f.pg_stock();
+        } catch (const Error&) {
+            return std::int64_t{-1};
+        }
+    };
+    for (int i = 0; i < 100 && settled_stock() != 1; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_EQ(f.pg_stock(), 1) << "the order did not commit";
+    f.expire_lease(order_id);
+    stock::sweep_holds(f.b.pg, f.b.redis, 1000);
+    EXPECT_EQ(stock::available(f.b.redis, f.book), 1)
+        << "the sweep gave a committed order's stock back";
+    EXPECT_TRUE(f.b.redis.command({"ZSCORE", "{stock}:holds", order_id}).is_nil());
+}
+
+// A checkout that surely did not commit (Postgres unavailable before COMMIT)
+// gives its hold back at once: nothing to wait for.
+TEST(StockHolds, AnUnavailableCheckoutBeforeCommitGivesItsHoldBackAtOnce) {
+    Fixture f(4);
+    std::string user = f.new_user();
+    cart::set_quantity(f.b, user, {f.book, 3});
+    try {
+        orders::create_from_cart(f.b, user, [&](pqxx::work&, const orders::Order&) {
+            throw Error::unavailable("database");
+        });
+        FAIL() << "the checkout succeeded";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kUnavailable);
+    }
+    EXPECT_FALSE(f.b.pg.commit_in_doubt());
+    EXPECT_EQ(f.pg_stock(), 4);
+    EXPECT_EQ(stock::available(f.b.redis, f.book), 4);
+}
+
+// The same checkout refused for a reason that is certain (here a conflict)
+// gives its hold back at once.
+TEST(StockHolds, ACheckoutThatSurelyFailedGivesItsHoldBackAtOnce) {
+    Fixture f(4);
+    std::string user = f.new_user();
+    cart::set_quantity(f.b, user, {f.book, 3});
+    EXPECT_THROW(orders::create_from_cart(f.b, user,
+                                          [&](pqxx::work&, const orders::Order&) {
+                                              throw Error(ErrorCode::kConflict, "test");
+                                          }),
+                 Error);
+    EXPECT_EQ(stock::available(f.b.redis, f.book), 4);
+}
