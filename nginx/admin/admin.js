@@ -169,6 +169,9 @@ function sparkSvg(hist) {
   svg.setAttribute('aria-hidden', 'true');
   const max = Math.max(1, ...hist.map((h) => Math.max(h.p, h.f)));
   const offset = SPARK_SAMPLES - hist.length;
+  const base = document.createElementNS(NS, 'line');
+  for (const [k, v] of [['class', 'base'], ['x1', 0], ['x2', SPARK_SAMPLES - 1], ['y1', 19.5], ['y2', 19.5]]) base.setAttribute(k, v);
+  svg.append(base);
   for (const [key, cls] of [['p', 'p'], ['f', 'f']]) {
     const line = document.createElementNS(NS, 'polyline');
     line.setAttribute('class', cls);
@@ -495,7 +498,7 @@ function renderPipelines(branches) {
       el('div', { class: 'branch-head' }, el('h3', { text: b.name }), runBranch),
       el('div', { class: 'table-wrap' }, el('table', {},
         el('thead', {}, el('tr', {}, ...['Job', 'Cron', 'Enabled', 'Next run', 'Last run', ''].map((t) => el('th', { scope: 'col', text: t })))),
-        el('tbody', {}, ...rows))));
+        el('tbody', {}, ...(rows.length ? rows : [el('tr', {}, el('td', { colspan: '6', class: 'muted', text: 'No jobs in this branch.' }))])))));
   });
   $('pipelines-list').replaceChildren(...out);
   if (!out.length) $('pipelines-list').append(el('p', { class: 'muted', text: 'No pipeline jobs are registered.' }));
