@@ -300,7 +300,7 @@ function syncFailedSelector(list) {
       $('failed-notice').firstElementChild.textContent = `${q.name} now has ${q.failed} failed jobs.`;
     }
   }
-  failed.count = q.failed;
+  if (!failed.loading) failed.count = q.failed; // else the next poll compares again
 }
 
 function selectFailedQueue(name, byUser) {
@@ -519,12 +519,15 @@ async function pollPipelines() {
 // ---------- polling ----------
 
 const loops = [];
+// A loop polls fn every ms while started. Each start/stop begins a new
+// generation, so a request still in flight from before a sign-out never
+// schedules a second chain after the next sign-in.
 function every(ms, fn) {
   let timer = null;
-  let stopped = false;
-  const tick = async () => {
-    timer = null;
-    if (stopped) return;
+  let gen = 0;
+  let running = false;
+  const tick = async (g) => {
+    if (g !== gen) return;
     if (!document.hidden && Date.now() >= backoffUntil) {
       try {
         await fn();
@@ -533,9 +536,14 @@ function every(ms, fn) {
         if (e.status !== 401) setStatus(false, e.message);
       }
     }
-    if (!stopped) timer = setTimeout(tick, ms);
+    if (g === gen) timer = setTimeout(() => tick(g), ms);
   };
-  const loop = { start() { stopped = false; if (!timer) tick(); }, stop() { stopped = true; clearTimeout(timer); timer = null; }, now() { if (!stopped) { clearTimeout(timer); tick(); } } };
+  const restart = () => { gen++; clearTimeout(timer); tick(gen); };
+  const loop = {
+    start() { running = true; restart(); },
+    stop() { running = false; gen++; clearTimeout(timer); },
+    now() { if (running) restart(); },
+  };
   loops.push(loop);
   return loop;
 }
