@@ -291,16 +291,18 @@ function syncFailedSelector(list) {
   if (!q && failed.queue !== null && list.length) { selectFailedQueue(list[0].name, false); return; }
   if (!q) { if (!failedMarked) renderFailed([], null, true); return; }
   $('retry-all').disabled = q.failed === 0;
-  if (failed.count !== null && q.failed !== failed.count && !failed.loading) {
-    // New failures or retries elsewhere: page one is reloaded in place unless
-    // the operator is reading further pages.
-    if (failed.pages <= 1) loadFailed(true);
-    else {
-      $('failed-notice').hidden = false;
-      $('failed-notice').firstElementChild.textContent = `${q.name} now has ${q.failed} failed jobs.`;
-    }
+  // While a page is loading, the next poll compares again.
+  if (failed.loading || q.failed === failed.count) return;
+  const changed = failed.count !== null;
+  failed.count = q.failed;
+  if (!changed) return;
+  // New failures or retries: page one is reloaded in place unless the
+  // operator is reading further pages.
+  if (failed.pages <= 1) loadFailed(true);
+  else {
+    $('failed-notice').hidden = false;
+    $('failed-notice').firstElementChild.textContent = `${q.name} now has ${q.failed} failed jobs.`;
   }
-  if (!failed.loading) failed.count = q.failed; // else the next poll compares again
 }
 
 function selectFailedQueue(name, byUser) {
