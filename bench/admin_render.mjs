@@ -105,7 +105,7 @@ async function makeFailures(r, prefix) {
     for (let i = 0; i < per && made < FAILED; i++, made++) {
       await r.cmd('EVALSHA', sha.queue_add, 8, K('seq'), K('wait'), K('delayed'), K('marker'), K('waitdeps'), K('failed'), K('dlq'), K('repeat'),
         P, '', 0, 1, '', `bench-job-${i}`, JSON.stringify({ n: i, isbn: '9780000000000' }), 0, 0, 1, 'fixed', 0, '-1,-1', '-1,-1', 0, '');
-      const [id, token] = await r.cmd('EVALSHA', sha.queue_take, 6, K('wait'), K('active'), K('delayed'), K('marker'), K('meta'), K('limiter'), P, 1, 30000, 'bench', 0, 0);
+      const [[id, token]] = await r.cmd('EVALSHA', sha.queue_take, 6, K('wait'), K('active'), K('delayed'), K('marker'), K('meta'), K('limiter'), P, 1, 30000, 'bench', 0, 0);
       await r.cmd('EVALSHA', sha.queue_finish, 9, K('active'), K('wait'), K('delayed'), K('completed'), K('failed'), K('dlq'), K('marker'), K('waitdeps'), K('rate'),
         P, 1, id, token, 'u', `SMTP error: connection refused (attempt ${i}) — a long enough message to wrap on a phone screen`);
     }

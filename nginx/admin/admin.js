@@ -414,7 +414,8 @@ function syncEventsSelector(list) {
 }
 
 function eventItem(e, fresh) {
-  const parts = [el('span', { class: 'mono', text: e.queue || '?' }), ' · ', el('span', { text: e.name || '' })];
+  const parts = [el('span', { class: 'mono', text: e.queue || '?' })];
+  if (e.name) parts.push(' · ', el('span', { text: e.name }));
   if (e.jobId) parts.push(' ', el('span', { class: 'muted mono', text: `#${e.jobId}` }));
   if (e.attempt) parts.push(el('span', { class: 'muted', text: ` · attempt ${e.attempt}` }));
   if (e.durationMs !== undefined) parts.push(el('span', { class: 'muted', text: ` · ${e.durationMs} ms` }));

@@ -53,6 +53,7 @@ async function signIn(page, who = ADMIN) {
 
 async function shot(page, name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.evaluate(() => window.scrollTo(0, 0)); // the sticky header stays on top
   await page.screenshot({ path: path.join(ARTIFACTS, `admin-${name}.png`), fullPage: true });
 }
 
@@ -124,7 +125,6 @@ test('sign in, a job fails, retry it from the page, it completes in the live str
       assert.match(error, /SMTP|connect/i);
       // The failure is in the live stream too, with its error.
       await page.waitForSelector(`#events-list li[data-job-id="${jobId}"][data-state="failed"]`, LONG);
-      await page.locator(item).scrollIntoViewIfNeeded();
       await shot(page, 'failed-job');
     } finally {
       svc('start', 'smtp');
