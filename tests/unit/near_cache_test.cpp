@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bazaar/cache/read_cache.hpp"
+#include "bazaar/config.hpp"
 
 using bazaar::cache::NearCache;
 using bazaar::cache::value_key;
@@ -215,4 +216,17 @@ TEST(NearCache, ConcurrentReadersWritersAndInvalidationsNeverServeAnInvalidatedB
     stop = true;
     for (auto& t : readers) t.join();
     EXPECT_EQ(stale.load(), 0);
+}
+
+TEST(NearCacheConfig, DefaultsOnAndBoundedAndBadValuesNameTheVariable) {
+    using bazaar::Config;
+    Config c = Config::from_map({});
+    EXPECT_TRUE(c.near_cache);
+    EXPECT_EQ(c.near_cache_entries, 20000);
+    EXPECT_EQ(c.near_cache_bytes, 64L * 1024 * 1024);
+    EXPECT_FALSE(Config::from_map({{"NEAR_CACHE", "off"}}).near_cache);
+    EXPECT_THROW(Config::from_map({{"NEAR_CACHE", "yes"}}), bazaar::ConfigError);
+    EXPECT_THROW(Config::from_map({{"NEAR_CACHE_ENTRIES", "0"}}), bazaar::ConfigError);
+    EXPECT_THROW(Config::from_map({{"NEAR_CACHE_BYTES", "-1"}}), bazaar::ConfigError);
+    EXPECT_THROW(Config::from_map({{"NEAR_CACHE_MAX_LAG_MS", "1e3"}}), bazaar::ConfigError);
 }
