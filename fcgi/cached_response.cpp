@@ -1,11 +1,14 @@
 #include "cached_response.hpp"
 
+#include "bazaar/cache/invalidation_listener.hpp"
+
 namespace bazaar::http {
 
 cache::Options cache_options(const Config& c) {
     cache::Options o;
     o.enabled = c.cache_enabled;
     o.rebuild_wait_ms = c.cache_rebuild_wait_ms;
+    o.near = cache::process_near_cache(c);
     return o;
 }
 
@@ -15,6 +18,10 @@ Response cached(Backends& b, const cache::Entry& entry, const std::function<std:
         cache::get_or_load(b.redis, entry, cache_options(b.config), load, check.piggyback());
     Response r = Response::raw_json(std::move(result.body));
     r.header("X-Cache", cache::status_name(result.status));
+    // Which layer answered a hit: tests prove with it that a read really
+    // came from the near cache, operators that it is warm.
+    if (result.status == cache::Status::kHit)
+        r.header("X-Cache-Layer", result.near ? "near" : "redis");
     return r;
 }
 

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "bazaar/text/strings.hpp"
 #include "bazaar/mail/mime.hpp"
+#include "bazaar/text/strings.hpp"
 
 namespace bazaar {
 
@@ -120,6 +120,15 @@ const std::vector<ConfigVar>& config_vars() {
         {"CACHE_TTL_PROFILE_S", "600", "TTL of a cached profile"},
         {"CACHE_REBUILD_WAIT_MS", "1000",
          "how long a read waits for another request rebuilding the same cold key"},
+        {"NEAR_CACHE", "on",
+         "on: cached bodies are also kept in each fcgi process, kept coherent by Redis "
+         "client-side caching (README: near cache); off: every cached read asks Redis"},
+        {"NEAR_CACHE_ENTRIES", "20000", "most bodies the near cache holds per process"},
+        {"NEAR_CACHE_BYTES", "67108864", "most bytes the near cache holds per process"},
+        {"NEAR_CACHE_PING_MS", "100",
+         "how often the invalidation connection proves it is alive and caught up"},
+        {"NEAR_CACHE_MAX_LAG_MS", "250",
+         "a PING unanswered this long makes the near cache flush and step aside"},
         {"PASSWORD_RESET_TTL_S", "3600", "lifetime of a password-reset token"},
         {"PUBLIC_BASE_URL", "http://127.0.0.1:8080", "origin used in links inside emails"},
         {"MAIL_FROM", "Book Bazar <no-reply@bookbazar.local>", "sender of outgoing email"},
@@ -340,6 +349,11 @@ Config Config::from_map(const std::map<std::string, std::string>& values) {
     c.cache_ttl_tags_s = static_cast<int>(r.integer("CACHE_TTL_TAGS_S", 1, 86400));
     c.cache_ttl_profile_s = static_cast<int>(r.integer("CACHE_TTL_PROFILE_S", 1, 86400));
     c.cache_rebuild_wait_ms = static_cast<int>(r.integer("CACHE_REBUILD_WAIT_MS", 0, 30000));
+    c.near_cache = r.one_of("NEAR_CACHE", {"on", "off"}) == "on";
+    c.near_cache_entries = r.integer("NEAR_CACHE_ENTRIES", 16, 10000000);
+    c.near_cache_bytes = r.integer("NEAR_CACHE_BYTES", 65536, 1L << 40);
+    c.near_cache_ping_ms = static_cast<int>(r.integer("NEAR_CACHE_PING_MS", 10, 10000));
+    c.near_cache_max_lag_ms = static_cast<int>(r.integer("NEAR_CACHE_MAX_LAG_MS", 10, 60000));
     c.password_reset_ttl_s = static_cast<int>(r.integer("PASSWORD_RESET_TTL_S", 60, 86400));
     c.public_base_url = r.str("PUBLIC_BASE_URL");
     c.mail_from = r.str("MAIL_FROM");

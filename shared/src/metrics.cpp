@@ -23,10 +23,11 @@ constexpr std::size_t kStatusSlots = sizeof kStatuses / sizeof kStatuses[0] + 1;
 constexpr std::size_t kCounters = static_cast<std::size_t>(Counter::kCount);
 const char* const kCounterNames[kCounters] = {
     "bazaar_cache_hits_total", "bazaar_cache_misses_total", "bazaar_cache_bypass_total",
-    "bazaar_rate_limited_total"};
+    "bazaar_rate_limited_total", "bazaar_cache_near_hits_total"};
 const char* const kCounterHelp[kCounters] = {
     "Cache lookups answered from Redis", "Cache lookups that went to Postgres",
-    "Reads served from Postgres because Redis was down", "Requests refused by a rate limit"};
+    "Reads served from Postgres because Redis was down", "Requests refused by a rate limit",
+    "Cache lookups answered from this process's near cache (no Redis round trip)"};
 
 struct Header {
     std::uint64_t magic;

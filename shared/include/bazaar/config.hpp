@@ -111,6 +111,11 @@ struct Config {
     int cache_ttl_tags_s = 0;
     int cache_ttl_profile_s = 0;
     int cache_rebuild_wait_ms = 0;
+    bool near_cache = true;  // README: near cache
+    long near_cache_entries = 0;
+    long near_cache_bytes = 0;
+    int near_cache_ping_ms = 0;
+    int near_cache_max_lag_ms = 0;
 
     // ---- password reset and mail
     int password_reset_ttl_s = 0;

@@ -27,6 +27,7 @@ enum class Counter : int {
     kCacheMiss,
     kCacheBypass,
     kRateLimited,
+    kCacheNearHit,
     kCount,  // keep last
 };
 

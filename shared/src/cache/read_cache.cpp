@@ -3,6 +3,7 @@
 #include <chrono>
 #include <thread>
 
+#include "bazaar/cache/invalidation_listener.hpp"
 #include "bazaar/error.hpp"
 #include "bazaar/log.hpp"
 #include "bazaar/metrics.hpp"
@@ -95,15 +96,48 @@ bool first_round_trip(Redis& redis, const std::vector<std::string>& keys, bool e
 
 }  // namespace
 
+namespace {
+
+// A near hit still owes the piggybacked commands (the rate limit) their
+// round trip; on_replies may throw 429 before anything is served.
+void run_piggyback(Redis& redis, const Piggyback& piggyback) {
+    std::vector<Reply> replies;
+    try {
+        replies = redis.pipeline(piggyback.commands);
+    } catch (const Error& e) {
+        if (!redis_down(e)) throw;
+    }
+    if (piggyback.on_replies) piggyback.on_replies(replies);
+}
+
+}  // namespace
+
 Result get_or_load(Redis& redis, const Entry& entry, const Options& options,
                    const std::function<std::string()>& load, const Piggyback* piggyback) {
     const std::vector<std::string> keys = {generation_key(entry.scope),
                                            value_key(entry.scope, entry.variant),
                                            lock_key(entry.scope, entry.variant)};
+    // Near cache: usable only after every invalidation already on the
+    // listener's socket has been applied (sync), and a body read from Redis
+    // is kept only if no invalidation of its shard came in meanwhile (ticket).
+    NearCache* near = nullptr;
+    NearCache::Ticket ticket;
+    if (options.enabled && options.near && options.near->listener.sync()) {
+        near = &options.near->cache;
+        if (auto body = near->get(entry.scope, keys[1], NearCache::Clock::now())) {
+            if (piggyback && !piggyback->commands.empty()) run_piggyback(redis, *piggyback);
+            metrics::inc(metrics::Counter::kCacheNearHit);
+            return Result{*body, Status::kHit, true};
+        }
+        ticket = near->ticket(entry.scope);
+    }
     std::string hit;
     bool down = false;
     if (first_round_trip(redis, keys, options.enabled, piggyback, hit, down)) {
         metrics::inc(metrics::Counter::kCacheHit);
+        if (near)
+            near->put(ticket, entry.scope, keys[1], hit,
+                      NearCache::Clock::now() + std::chrono::seconds(entry.ttl_s));
         return Result{std::move(hit), Status::kHit};
     }
     if (down || !options.enabled) return load_direct(load, Status::kBypass);
@@ -160,8 +194,9 @@ Result get_or_load(Redis& redis, const Entry& entry, const Options& options,
     }
 }
 
-void invalidate(Redis& redis, const std::vector<std::string>& scopes) {
-    if (scopes.empty()) return;
+namespace {
+
+void bump_generations(Redis& redis, const std::vector<std::string>& scopes) {
     std::vector<RedisArgs> cmds;
     for (const auto& s : scopes)
         cmds.push_back(RedisArgs{"SET", generation_key(s), random_hex(8), "EX",
@@ -170,9 +205,24 @@ void invalidate(Redis& redis, const std::vector<std::string>& scopes) {
         if (r.is_error()) throw Error::unavailable("the cache");
 }
 
+}  // namespace
+
+void invalidate(Redis& redis, const std::vector<std::string>& scopes) {
+    if (scopes.empty()) return;
+    bump_generations(redis, scopes);
+    // The ordering barrier (measured on Redis 7.0.15): the SET's reply can
+    // reach us before Redis has written the invalidation to the listeners'
+    // sockets (both leave in the same event-loop pass, in either order).
+    // Redis flushes every pending write before it reads our next command,
+    // so once PING is answered, every listener can read the invalidation.
+    // Pipelining it with the SETs would not do: one pass would run both.
+    redis.command(RedisArgs{"PING"});
+}
+
 void around_write(Redis& redis, const std::vector<std::string>& scopes,
                   const std::function<void()>& write) {
-    invalidate(redis, scopes);
+    // No barrier needed before the write: nothing has changed yet.
+    if (!scopes.empty()) bump_generations(redis, scopes);
     write();
     try {
         invalidate(redis, scopes);

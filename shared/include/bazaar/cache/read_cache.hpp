@@ -18,8 +18,14 @@
 //     never get the previous body, which a write may have made stale.
 //   - Redis down: the body is loaded from Postgres and served with
 //     status kBypass; nothing is stored.
-// A hit costs one EVALSHA round trip and no JSON work: the body is returned
-// as the bytes that were stored.
+// A hit costs one pipelined round trip and no JSON work: the body is returned
+// as the bytes that were stored. With the near cache (near_cache.hpp,
+// invalidation_listener.hpp) a hit costs no round trip at all: bodies read
+// from Redis are also kept in the process, dropped when Redis reports that
+// their keys changed. For that to hold across processes, `invalidate` ends
+// with one extra round trip (PING) after the generation bump, which makes
+// Redis put the invalidation on every listener's socket before the writer
+// gets its reply (see invalidation_listener.hpp).
 #pragma once
 
 #include <functional>
@@ -31,6 +37,8 @@
 
 namespace bazaar::cache {
 
+struct TrackedNearCache;
+
 enum class Status { kHit, kMiss, kBypass };
 const char* status_name(Status s);  // "HIT" | "MISS" | "BYPASS"
 
@@ -41,14 +49,16 @@ struct Entry {
 };
 
 struct Options {
-    bool enabled = true;         // CACHE_ENABLED
-    int rebuild_wait_ms = 1000;  // CACHE_REBUILD_WAIT_MS
-    int lock_ttl_ms = 5000;      // a crashed rebuilder blocks a variant this long at most
+    bool enabled = true;               // CACHE_ENABLED
+    int rebuild_wait_ms = 1000;        // CACHE_REBUILD_WAIT_MS
+    int lock_ttl_ms = 5000;            // a crashed rebuilder blocks a variant this long at most
+    TrackedNearCache* near = nullptr;  // process_near_cache(); nullptr: NEAR_CACHE=off
 };
 
 struct Result {
     std::string body;
     Status status = Status::kMiss;
+    bool near = false;  // a hit answered from this process's memory
 };
 
 // Commands that ride along with the lookup's first round trip (the
@@ -68,7 +78,9 @@ struct Piggyback {
 Result get_or_load(Redis& redis, const Entry& entry, const Options& options,
                    const std::function<std::string()>& load, const Piggyback* piggyback = nullptr);
 
-// Replaces the generation of each scope (one pipelined round trip). Throws
+// Replaces the generation of each scope (one pipelined round trip), then
+// PINGs on the same connection (a second round trip) so that every near
+// cache's invalidation is on its socket before this returns. Throws
 // Error(kUnavailable) when Redis is down.
 void invalidate(Redis& redis, const std::vector<std::string>& scopes);
 

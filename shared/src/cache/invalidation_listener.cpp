@@ -1,0 +1,277 @@
+#include "bazaar/cache/invalidation_listener.hpp"
+
+#include <hiredis.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string_view>
+
+#include "bazaar/config.hpp"
+#include "bazaar/log.hpp"
+
+namespace bazaar::cache {
+
+namespace {
+
+// One drain finding this much at once means messages were piling up: Redis
+// may hold more for us in its output buffer than the socket shows, so the
+// cache is flushed and bypassed until a fresh PING comes back.
+constexpr std::size_t kLagBytes = 64 * 1024;
+constexpr auto kReconnectBackoff = std::chrono::milliseconds(200);
+constexpr char kPing[] = "*1\r\n$4\r\nPING\r\n";
+
+std::string_view text(const redisReply* r) {
+    if (!r || !r->str) return {};
+    return {r->str, r->len};
+}
+
+}  // namespace
+
+InvalidationListener::InvalidationListener(ListenerOptions opts, NearCache& cache)
+    : opts_(std::move(opts)), cache_(cache) {
+    thread_ = std::thread([this] { run(); });
+}
+
+InvalidationListener::~InvalidationListener() {
+    {
+        std::lock_guard lock(stop_mu_);
+        stop_ = true;
+    }
+    stop_cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard lock(mu_);
+    cache_.set_healthy(false);
+    if (ctx_) redisFree(ctx_);
+    ctx_ = nullptr;
+}
+
+redisContext* InvalidationListener::open_tracked() {
+    timeval tv{opts_.redis.timeout_ms / 1000, (opts_.redis.timeout_ms % 1000) * 1000};
+    redisContext* c = redisConnectWithTimeout(opts_.redis.host.c_str(), opts_.redis.port, tv);
+    auto fail = [&](std::string why) -> redisContext* {
+        log::warn("near cache: cannot subscribe to invalidations", {{"error", why}});
+        if (c) redisFree(c);
+        return nullptr;
+    };
+    if (!c) return fail("out of memory");
+    if (c->err) return fail(c->errstr);
+    redisSetTimeout(c, tv);
+    redisEnableKeepAlive(c);
+    auto* id = static_cast<redisReply*>(redisCommand(c, "CLIENT ID"));
+    if (!id || id->type != REDIS_REPLY_INTEGER) {
+        std::string why = id ? std::string(text(id)) : std::string(c->errstr);
+        if (id) freeReplyObject(id);
+        return fail("CLIENT ID: " + why);
+    }
+    long long my_id = id->integer;
+    freeReplyObject(id);
+    // Redirected to itself: tracking exists exactly as long as this
+    // connection, which is subscribed before any message can matter.
+    auto* tr = static_cast<redisReply*>(
+        redisCommand(c, "CLIENT TRACKING on REDIRECT %lld BCAST PREFIX c:", my_id));
+    bool ok = tr && tr->type == REDIS_REPLY_STATUS && text(tr) == "OK";
+    std::string why = tr ? std::string(text(tr)) : std::string(c->errstr);
+    if (tr) freeReplyObject(tr);
+    if (!ok) return fail("CLIENT TRACKING: " + why);
+    auto* sub = static_cast<redisReply*>(redisCommand(c, "SUBSCRIBE __redis__:invalidate"));
+    ok = sub && sub->type == REDIS_REPLY_ARRAY && sub->elements == 3 &&
+         text(sub->element[0]) == "subscribe";
+    why = sub ? std::string(text(sub)) : std::string(c->errstr);
+    if (sub) freeReplyObject(sub);
+    if (!ok) return fail("SUBSCRIBE: " + why);
+    return c;
+}
+
+void InvalidationListener::mark_broken_locked(const char* why) {
+    if (!broken_) log::warn("near cache: invalidation connection lost", {{"error", why}});
+    broken_ = true;
+    cache_.set_healthy(false);
+}
+
+void InvalidationListener::send_ping_locked(Clock::time_point now) {
+    last_ping_ = now;
+    if (!ctx_ || broken_) return;
+    ssize_t n = ::send(ctx_->fd, kPing, sizeof kPing - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n != static_cast<ssize_t>(sizeof kPing - 1)) {
+        mark_broken_locked("cannot send PING");
+        return;
+    }
+    ++pings_sent_;
+    outstanding_.push_back(now);
+}
+
+void InvalidationListener::set_lagging_locked(bool lagging) {
+    if (lagging == lagging_) return;
+    lagging_ = lagging;
+    if (lagging) {
+        log::warn("near cache: invalidations lag; bypassing until caught up");
+        cache_.set_healthy(false);
+        // Caught up again once the pong of a PING sent from now on is back.
+        resync_ping_ = pings_sent_ + 1;
+        send_ping_locked(Clock::now());
+    } else {
+        cache_.set_healthy(true);
+    }
+}
+
+void InvalidationListener::apply_locked(void* raw) {
+    auto* r = static_cast<redisReply*>(raw);
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1) return;
+    std::string_view kind = text(r->element[0]);
+    if (kind == "message" && r->elements == 3) {
+        const redisReply* payload = r->element[2];
+        if (payload->type == REDIS_REPLY_ARRAY) {
+            for (size_t i = 0; i < payload->elements; ++i)
+                cache_.invalidate_key(text(payload->element[i]));
+        } else {
+            cache_.flush();  // FLUSHALL / FLUSHDB: a nil key list
+        }
+    } else if (kind == "pong") {
+        ++pongs_;
+        if (!outstanding_.empty()) outstanding_.pop_front();
+        if (lagging_ && pongs_ >= resync_ping_) set_lagging_locked(false);
+    }
+}
+
+void InvalidationListener::drain_locked(Clock::time_point now) {
+    if (!ctx_ || broken_) return;
+    char buf[16384];
+    std::size_t total = 0;
+    while (total < kLagBytes) {
+        ssize_t n = ::recv(ctx_->fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n > 0) {
+            if (redisReaderFeed(ctx_->reader, buf, static_cast<size_t>(n)) != REDIS_OK)
+                return mark_broken_locked("reader");
+            total += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n == 0) return mark_broken_locked("closed by Redis");
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        return mark_broken_locked(std::strerror(errno));
+    }
+    for (;;) {
+        void* reply = nullptr;
+        if (redisReaderGetReply(ctx_->reader, &reply) != REDIS_OK)
+            return mark_broken_locked("protocol error");
+        if (!reply) break;
+        apply_locked(reply);
+        freeReplyObject(reply);
+    }
+    if (total >= kLagBytes) set_lagging_locked(true);
+    (void)now;
+}
+
+void InvalidationListener::check_lag_locked(Clock::time_point now) {
+    if (!ctx_ || broken_) return;
+    const auto max_lag = std::chrono::milliseconds(opts_.max_lag_ms);
+    const auto dead_after =
+        std::max(std::chrono::milliseconds(opts_.redis.timeout_ms), 4 * max_lag);
+    if (!outstanding_.empty()) {
+        auto age = now - outstanding_.front();
+        if (age > dead_after) return mark_broken_locked("no pong");
+        if (age > max_lag) set_lagging_locked(true);
+    }
+    // The pinger itself stalled (this process was stopped or starved): what
+    // Redis queued for us meanwhile may exceed what the socket shows.
+    if (now - last_ping_ > std::chrono::milliseconds(opts_.ping_interval_ms) + max_lag)
+        set_lagging_locked(true);
+}
+
+bool InvalidationListener::sync() noexcept {
+    if (!cache_.healthy()) return false;
+    try {
+        std::lock_guard lock(mu_);
+        if (!ctx_ || broken_ || lagging_) return false;
+        auto now = Clock::now();
+        drain_locked(now);
+        check_lag_locked(now);
+        return ctx_ && !broken_ && !lagging_ && cache_.healthy();
+    } catch (...) {
+        // Only allocation can throw here; never serve from a cache that may
+        // have missed an invalidation.
+        cache_.flush();
+        return false;
+    }
+}
+
+void InvalidationListener::run() noexcept {
+    while (!stop_) {
+        try {
+            bool reopen = false;
+            {
+                std::lock_guard lock(mu_);
+                if (broken_ && ctx_) {
+                    redisFree(ctx_);
+                    ctx_ = nullptr;
+                }
+                reopen = ctx_ == nullptr;
+            }
+            if (reopen) {
+                redisContext* c = open_tracked();  // blocking: never under mu_
+                if (!c) {
+                    std::unique_lock lock(stop_mu_);
+                    stop_cv_.wait_for(lock, kReconnectBackoff, [this] { return stop_.load(); });
+                    continue;
+                }
+                std::lock_guard lock(mu_);
+                ctx_ = c;
+                broken_ = false;
+                lagging_ = false;
+                pings_sent_ = pongs_ = resync_ping_ = 0;
+                outstanding_.clear();
+                auto now = Clock::now();
+                last_ping_ = now;
+                drain_locked(now);  // anything the reader already holds
+                if (!broken_) {
+                    ++subscriptions_;
+                    cache_.set_healthy(true);
+                    log::info("near cache: tracking invalidations",
+                              {{"subscriptions", std::to_string(subscriptions_.load())}});
+                }
+                continue;
+            }
+            int fd = -1;
+            {
+                std::lock_guard lock(mu_);
+                fd = ctx_->fd;  // only this thread closes it
+            }
+            pollfd p{fd, POLLIN, 0};
+            ::poll(&p, 1, opts_.ping_interval_ms);
+            std::lock_guard lock(mu_);
+            if (stop_ || !ctx_ || broken_) continue;
+            auto now = Clock::now();
+            drain_locked(now);
+            if (now - last_ping_ >= std::chrono::milliseconds(opts_.ping_interval_ms))
+                send_ping_locked(now);
+            check_lag_locked(now);
+        } catch (const std::exception& e) {
+            std::lock_guard lock(mu_);
+            mark_broken_locked(e.what());
+        } catch (...) {
+            std::lock_guard lock(mu_);
+            mark_broken_locked("unknown error");
+        }
+    }
+}
+
+/* ---- the process's instance ---- */
+
+TrackedNearCache::TrackedNearCache(const Config& c)
+    : cache(static_cast<std::size_t>(c.near_cache_entries),
+            static_cast<std::size_t>(c.near_cache_bytes)),
+      listener(ListenerOptions{RedisOptions{c.redis_host, c.redis_port, c.redis_timeout_ms},
+                               c.near_cache_ping_ms, c.near_cache_max_lag_ms},
+               cache) {}
+
+TrackedNearCache* process_near_cache(const Config& c) {
+    if (!c.near_cache || !c.cache_enabled) return nullptr;
+    static std::once_flag once;
+    static std::unique_ptr<TrackedNearCache> instance;
+    std::call_once(once, [&] { instance = std::make_unique<TrackedNearCache>(c); });
+    return instance.get();
+}
+
+}  // namespace bazaar::cache
