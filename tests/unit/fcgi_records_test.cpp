@@ -161,8 +161,9 @@ TEST(LoopRoutes, EveryLoopRouteExistsAndWritesStayOnThePool) {
     EXPECT_TRUE(runs_on_loop("GET /api/v1/ping"));
     EXPECT_TRUE(runs_on_loop("GET /api/v1/books/:id"));
     for (const auto& n : names) {
-        if (n.rfind("GET ", 0) != 0 && n != "unmatched")
+        if (n.rfind("GET ", 0) != 0 && n != "unmatched") {
             EXPECT_FALSE(runs_on_loop(n)) << n << ": a write must not run on a loop";
+        }
     }
     EXPECT_FALSE(runs_on_loop("POST /api/v1/auth/login"));
     EXPECT_FALSE(runs_on_loop("GET /api/v1/health"));
