@@ -12,7 +12,9 @@ TEST(Config, DefaultsApplyWhenNothingIsSet) {
     Config c = Config::from_map({});
     EXPECT_EQ(c.http_port, 8080);
     EXPECT_EQ(c.redis_port, 16379);
-    EXPECT_EQ(c.fcgi_threads, 40);
+    EXPECT_EQ(c.fcgi_threads, 16);
+    EXPECT_EQ(c.fcgi_loops, 0);
+    EXPECT_TRUE(c.redis_socket.empty());
     EXPECT_EQ(c.json_body_limit, 1048576u);
     EXPECT_EQ(c.app_env, "development");
 }
