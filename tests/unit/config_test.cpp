@@ -60,7 +60,8 @@ TEST(Config, ConninfoQuotesValuesAndCarriesTimeouts) {
 
 TEST(EnvFile, ParsesCommentsQuotesAndExport) {
     auto m = bazaar::parse_env_file(
-        "# comment\n\nA=1\nexport B=two\nC=\"quoted value\"\nD='single'\n  E = spaced\nnoeq\nF=\r\n");
+        "# comment\n\nA=1\nexport B=two\nC=\"quoted value\"\nD='single'\n  E = "
+        "spaced\nnoeq\nF=\r\n");
     EXPECT_EQ(m["A"], "1");
     EXPECT_EQ(m["B"], "two");
     EXPECT_EQ(m["C"], "quoted value");

@@ -50,7 +50,7 @@ struct Config {
     int redis_port = 0;
     int redis_timeout_ms = 0;
 
-    std::string fcgi_socket;  // unix socket path of this bazaar-fcgi process
+    std::string fcgi_socket;     // unix socket path of this bazaar-fcgi process
     int fcgi_threads = 0;        // worker-pool threads (server.hpp)
     int fcgi_loops = 0;          // event-loop threads; 0: one per core
     int fcgi_io_timeout_ms = 0;  // read/write deadline on a nginx connection
