@@ -1,16 +1,34 @@
-// The FastCGI front: T threads per process, each blocked in FCGX_Accept_r on
-// the shared listening socket, each with its own Backends. No lock is taken
-// on the request path.
+// The FastCGI front: connections are not threads.
 //
-// Per request, in order: request id (echoed from X-Request-Id when sane,
-// otherwise generated), routing (404/405), body read with the route's size
-// limit (413), the handler, error mapping (bazaar::Error → its status and
-// JSON; anything else → 500 INTERNAL, logged, never shown), the response, then
-// metrics and the access log line, after the response has been flushed.
+// L loop threads per process (FCGI_LOOPS, default one per core) each own an
+// epoll set of kept nginx connections, edge-triggered. A readable connection
+// is peeked at (MSG_PEEK) and the FastCGI record scanner (fcgi_records.hpp)
+// says whether a whole request is in the socket buffer; only then does
+// libfcgi read it (FCGX_Accept_r on the connection's own FCGX_Request whose
+// ipcFd is the connection: every read finds its bytes, none blocks). A loop
+// thread runs the fast routes itself (loop_routes.hpp) and writes the
+// response; under load one epoll_wait returns many ready connections and one
+// wake-up serves them all. Other routes, and requests larger than the peek
+// window (uploads), go with their connection to a pool of P worker threads
+// (FCGI_THREADS), which read the rest of the body with blocking reads under
+// a deadline (FCGI_IO_TIMEOUT_MS) and hand the connection back when done. A
+// connection that sent half a request and stalls holds no thread at all.
 //
-// Threads and nginx keep-alive: with `fastcgi_keep_conn on` libfcgi pins a
-// thread to each connection nginx keeps open, so FCGI_THREADS must exceed the
-// upstream keepalive of nginx × its workers (see nginx/nginx.conf.in).
+// Every thread (loop or pool) owns its Backends; no lock on the request path
+// except the pool's queue. Per request, in order: request id, routing
+// (404/405), body limit (413), body, handler, error mapping, response, then
+// metrics and the access log line.
+//
+// libfcgi details this relies on (libfcgi 2.4.2, checked in its code):
+// FCGX_Accept_r with ipcFd >= 0 skips accept() and reads the request;
+// FCGX_Finish_r closes ipcFd unless keepConnection is set, and closes with a
+// shutdown + select() wait of up to 2 s unless `detached` is set (select()
+// on an fd above 1023 overflows its fd_set). So both are set before every
+// libfcgi call and the front decides itself when a connection closes.
+//
+// SIGTERM: stop accepting, answer every request already begun, close idle
+// kept connections (nginx retries another process), wait up to the grace
+// period for the rest, exit 0.
 #pragma once
 
 #include <fcgiapp.h>
@@ -18,6 +36,7 @@
 #include <atomic>
 #include <cstddef>
 #include <string_view>
+#include <vector>
 
 #include "bazaar/config.hpp"
 #include "router.hpp"
@@ -25,32 +44,47 @@
 namespace bazaar::http {
 
 class Server {
-public:
+  public:
     Server(const Config& config, const Router& router);
 
-    // Opens the unix socket, runs the threads until SIGTERM/SIGINT, then
-    // drains: stops accepting and waits up to `grace_ms` for requests in
-    // flight. Returns the process exit status.
+    // Opens the unix socket, runs the loops and the pool until SIGTERM or
+    // SIGINT, then drains (above) for up to `grace_ms`. Returns the exit status.
     int run(int grace_ms = 10000);
 
     // Runs a routed request through its handler and maps errors (also the
     // 404/405 of an unmatched route) to responses.
     Response dispatch(const RouteMatch& m, Request& req, Backends& backends) const;
 
-private:
-    void thread_main(int listen_fd);
+    // Implementation types (server.cpp).
+    struct Conn;
+    struct Loop;
+    struct Pending;
+    struct Pool;
+
+  private:
+    void loop_main(Loop& loop);
+    void pool_main();
+    void accept_ready(Loop& loop);
+    void serve_ready(Loop& loop, Conn& c, bool hangup);
+    void close_conn(Loop& loop, Conn& c);
+    void adopt(Conn* c);
+    void give_back(Conn& c);
     // The steps of one request (server.cpp, "one request, in its steps").
-    Request read_request(FCGX_Request& fr, std::string_view& raw_path,
-                         std::string_view& raw_query) const;
-    Response route_and_dispatch(FCGX_Request& fr, Request& req, std::string_view raw_path,
-                                std::string_view raw_query, Backends& backends,
-                                std::size_t& route_index) const;
+    void begin(Pending& p) const;
+    void finish(Pending& p, Backends& backends) const;
     void account(const Request& req, const Response& resp, std::size_t route_index,
                  double seconds) const;
 
     const Config& config_;
     const Router& router_;
+    std::vector<bool> on_loop_;  // by route index
+    int listen_fd_ = -1;
+    std::vector<Loop*> loops_;
+    Pool* pool_ = nullptr;
+    std::atomic<unsigned> next_loop_{0};
+    std::atomic<bool> stopping_{false};
     std::atomic<int> in_flight_{0};
+    std::atomic<int> conns_{0};
 };
 
 }  // namespace bazaar::http

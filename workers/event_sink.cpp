@@ -47,7 +47,8 @@ void EventSink::stop() {
 }
 
 void EventSink::loop() {
-    Redis redis(RedisOptions{config_.redis_host, config_.redis_port, config_.redis_timeout_ms});
+    Redis redis(RedisOptions{config_.redis_host, config_.redis_port, config_.redis_timeout_ms,
+                             config_.redis_socket});
     std::vector<queue::JobEvent> batch;
     for (;;) {
         {

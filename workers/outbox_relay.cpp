@@ -29,7 +29,8 @@ class Wakeup : public pqxx::notification_receiver {
 void OutboxRelay::loop() {
     log::set_request_id("outbox-relay");
     Pg pg(config_.pg_conninfo(), config_.pg_timeout_ms);
-    Redis redis(RedisOptions{config_.redis_host, config_.redis_port, config_.redis_timeout_ms});
+    Redis redis(RedisOptions{config_.redis_host, config_.redis_port, config_.redis_timeout_ms,
+                             config_.redis_socket});
     // The LISTEN connection is bounded like every other (PG_TIMEOUT_MS): a
     // frozen server cannot hold this thread in connect, LISTEN or UNLISTEN.
     const int bound = config_.pg_timeout_ms;

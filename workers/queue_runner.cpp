@@ -25,7 +25,7 @@ std::string hold_key(const std::string& id, const std::string& token) {
 }
 
 RedisOptions redis_options(const Config& c) {
-    return RedisOptions{c.redis_host, c.redis_port, c.redis_timeout_ms};
+    return RedisOptions{c.redis_host, c.redis_port, c.redis_timeout_ms, c.redis_socket};
 }
 
 }  // namespace

@@ -82,7 +82,7 @@ int main() {
     const int concurrency = static_cast<int>(env_int("CONCURRENCY", 8));
     const long rate = env_int("RATE", 1000);
     const long seconds = env_int("LAT_SECONDS", 10);
-    Redis redis(RedisOptions{config.redis_host, config.redis_port, 5000});
+    Redis redis(RedisOptions{config.redis_host, config.redis_port, 5000, config.redis_socket});
 
     std::atomic<long> started{0};
     std::mutex lat_mu;

@@ -41,8 +41,14 @@ const std::vector<ConfigVar>& config_vars() {
         {"REDIS_HOST", "127.0.0.1", "Redis host"},
         {"REDIS_PORT", "16379", "Redis port"},
         {"REDIS_TIMEOUT_MS", "500", "Redis connect and command timeout"},
+        {"REDIS_SOCKET", "",
+         "Redis unix socket path (set: bazaar-fcgi uses it instead of REDIS_HOST:REDIS_PORT)"},
         {"FCGI_PROCESSES", "2", "number of bazaar-fcgi processes scripts/stack starts"},
-        {"FCGI_THREADS", "40", "handler threads per bazaar-fcgi process"},
+        {"FCGI_THREADS", "16",
+         "worker-pool threads per bazaar-fcgi process (Postgres routes, logins, uploads)"},
+        {"FCGI_LOOPS", "0", "event-loop threads per bazaar-fcgi process (0: one per core)"},
+        {"FCGI_IO_TIMEOUT_MS", "30000",
+         "bazaar-fcgi read/write deadline on a nginx connection (bodies read by the pool)"},
         {"FCGI_SOCKET", "var/run/fcgi-0.sock", "unix socket of one bazaar-fcgi process"},
         {"JSON_BODY_LIMIT", "1048576", "largest JSON request body in bytes (413 above)"},
         {"ACCESS_LOG", "errors",
@@ -281,8 +287,11 @@ Config Config::from_map(const std::map<std::string, std::string>& values) {
     c.redis_host = r.str("REDIS_HOST");
     c.redis_port = static_cast<int>(r.integer("REDIS_PORT", 1, 65535));
     c.redis_timeout_ms = static_cast<int>(r.integer("REDIS_TIMEOUT_MS", 10, 60000));
+    c.redis_socket = r.str("REDIS_SOCKET");
     r.integer("FCGI_PROCESSES", 1, 256);  // read by scripts/stack; validated here too
     c.fcgi_threads = static_cast<int>(r.integer("FCGI_THREADS", 1, 1024));
+    c.fcgi_loops = static_cast<int>(r.integer("FCGI_LOOPS", 0, 256));
+    c.fcgi_io_timeout_ms = static_cast<int>(r.integer("FCGI_IO_TIMEOUT_MS", 100, 3600000));
     c.fcgi_socket = r.str("FCGI_SOCKET");
     c.json_body_limit =
         static_cast<std::size_t>(r.integer("JSON_BODY_LIMIT", 1024, 64L * 1024 * 1024));

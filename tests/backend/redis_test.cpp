@@ -14,7 +14,7 @@ using namespace bazaar;
 namespace {
 RedisOptions options() {
     auto c = stacktest::stack_config();
-    return {c.redis_host, c.redis_port, c.redis_timeout_ms};
+    return {c.redis_host, c.redis_port, c.redis_timeout_ms, c.redis_socket};
 }
 
 // A script folder of our own, so the test does not depend on lua/.
@@ -88,7 +88,7 @@ TEST(Redis, BlockingCommandGetsItsOwnTimeout) {
 }
 
 TEST(Redis, UnreachableServerIsUnavailableNotACrash) {
-    Redis r(RedisOptions{"127.0.0.1", 1, 200});
+    Redis r(RedisOptions{"127.0.0.1", 1, 200, ""});
     try {
         r.command({"PING"});
         FAIL();

@@ -144,6 +144,7 @@ function restartRedisSlowLoading() {
   execFileSync(`${ROOT}/scripts/stack`, ['_test-svc', 'stop', 'redis'], { stdio: 'inherit', env: process.env });
   execFileSync('redis-server', ['--port', port, '--bind', '127.0.0.1', '--dir', `${VAR}/redis`, '--appendonly', 'yes',
     '--appendfsync', 'everysec', '--save', '', '--daemonize', 'yes', '--pidfile', `${VAR}/run/redis.pid`,
+    '--unixsocket', `${VAR}/run/redis.sock`, '--unixsocketperm', '700',
     '--logfile', `${VAR}/log/redis.log`, '--key-load-delay', '400', '--loading-process-events-interval-bytes', '1024']);
 }
 

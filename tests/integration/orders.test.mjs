@@ -262,8 +262,19 @@ test('idempotency: the fcgi process holding the key is killed; the retry finds a
   const pending = checkout(u.accessToken, k).catch((e) => ({ status: 0, error: e }));
   let port = '';
   await waitFor('the checkout to wait on the lock', () => (port = waitingCheckouts()) !== '', 5000);
-  // The fcgi process that owns that Postgres connection.
-  const ss = execFileSync('ss', ['-Htnp', `sport = :${port}`], { encoding: 'utf8' });
+  // The fcgi process that owns that Postgres connection: over TCP by its
+  // client port, over the unix socket (scripts/stack's default, client_port
+  // -1) as the peer of the waiting backend's socket.
+  let ss;
+  if (port !== '-1') {
+    ss = execFileSync('ss', ['-Htnp', `sport = :${port}`], { encoding: 'utf8' });
+  } else {
+    const backend = psql(`SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE books SET stock = stock -%'`);
+    const lines = execFileSync('ss', ['-Hxpn'], { encoding: 'utf8' }).split('\n');
+    const mine = lines.find((l) => l.includes(`pid=${backend},`));
+    const peer = mine?.trim().split(/\s+/)[7];
+    ss = lines.find((l) => l.trim().split(/\s+/)[5] === peer) ?? `no peer for backend ${backend}: ${mine}`;
+  }
   const pid = Number(/pid=(\d+)/.exec(ss)?.[1]);
   assert.ok(pid > 0, `no process for port ${port}: ${ss}`);
   assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /bazaar-fcgi/);

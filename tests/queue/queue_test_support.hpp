@@ -35,7 +35,8 @@ inline const bazaar::Config& config() {
 
 inline std::unique_ptr<bazaar::Redis> redis() {
     const auto& c = config();
-    return std::make_unique<bazaar::Redis>(bazaar::RedisOptions{c.redis_host, c.redis_port, 5000});
+    return std::make_unique<bazaar::Redis>(
+        bazaar::RedisOptions{c.redis_host, c.redis_port, 5000, c.redis_socket});
 }
 
 inline bazaar::Pg& pg() {

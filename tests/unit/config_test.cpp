@@ -12,7 +12,9 @@ TEST(Config, DefaultsApplyWhenNothingIsSet) {
     Config c = Config::from_map({});
     EXPECT_EQ(c.http_port, 8080);
     EXPECT_EQ(c.redis_port, 16379);
-    EXPECT_EQ(c.fcgi_threads, 40);
+    EXPECT_EQ(c.fcgi_threads, 16);
+    EXPECT_EQ(c.fcgi_loops, 0);
+    EXPECT_TRUE(c.redis_socket.empty());
     EXPECT_EQ(c.json_body_limit, 1048576u);
     EXPECT_EQ(c.app_env, "development");
 }
@@ -58,7 +60,8 @@ TEST(Config, ConninfoQuotesValuesAndCarriesTimeouts) {
 
 TEST(EnvFile, ParsesCommentsQuotesAndExport) {
     auto m = bazaar::parse_env_file(
-        "# comment\n\nA=1\nexport B=two\nC=\"quoted value\"\nD='single'\n  E = spaced\nnoeq\nF=\r\n");
+        "# comment\n\nA=1\nexport B=two\nC=\"quoted value\"\nD='single'\n  E = "
+        "spaced\nnoeq\nF=\r\n");
     EXPECT_EQ(m["A"], "1");
     EXPECT_EQ(m["B"], "two");
     EXPECT_EQ(m["C"], "quoted value");

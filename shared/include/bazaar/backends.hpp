@@ -14,7 +14,8 @@ struct Backends {
     explicit Backends(const Config& cfg)
         : config(cfg),
           pg(cfg.pg_conninfo(), cfg.pg_timeout_ms),
-          redis(RedisOptions{cfg.redis_host, cfg.redis_port, cfg.redis_timeout_ms}) {}
+          redis(RedisOptions{cfg.redis_host, cfg.redis_port, cfg.redis_timeout_ms,
+                             cfg.redis_socket}) {}
 
     const Config& config;
     Pg pg;

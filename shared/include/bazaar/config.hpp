@@ -46,11 +46,14 @@ struct Config {
     int pg_timeout_ms = 0;  // connect and statement timeout
 
     std::string redis_host;
+    std::string redis_socket;  // non-empty: a unix socket instead of host:port
     int redis_port = 0;
     int redis_timeout_ms = 0;
 
-    std::string fcgi_socket;  // unix socket path of this bazaar-fcgi process
-    int fcgi_threads = 0;
+    std::string fcgi_socket;     // unix socket path of this bazaar-fcgi process
+    int fcgi_threads = 0;        // worker-pool threads (server.hpp)
+    int fcgi_loops = 0;          // event-loop threads; 0: one per core
+    int fcgi_io_timeout_ms = 0;  // read/write deadline on a nginx connection
     std::size_t json_body_limit = 0;
     bool access_log_all = false;  // ACCESS_LOG=all
     int slow_request_ms = 0;

@@ -78,6 +78,7 @@ struct RedisOptions {
     std::string host = "127.0.0.1";
     int port = 6379;
     int timeout_ms = 500;
+    std::string socket;  // non-empty: connect to this unix socket, not host:port
 };
 
 class Redis {
