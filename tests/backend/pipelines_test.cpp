@@ -8,6 +8,7 @@
 
 #include <date/date.h>
 
+#include <atomic>
 #include <thread>
 
 #include "backend_env.hpp"
@@ -54,8 +55,10 @@ TEST(PipelineCron, ADailyBerlinTickAcrossTheAutumnChangeIsEnqueuedOnceByTwoSched
         Redis r = connect(c);
         std::int64_t seen = 0;  // what Scheduler keeps per schedule
         // Every 20 s of simulated time from 00:00 to 04:00 local (CEST → CET).
-        for (auto now = utc(2026, 10, 24, 22, 0); now < utc(2026, 10, 25, 3, 0); now += seconds(20)) {
-            if (duration_cast<milliseconds>(cron.next_after(now).time_since_epoch()).count() == seen)
+        for (auto now = utc(2026, 10, 24, 22, 0); now < utc(2026, 10, 25, 3, 0);
+             now += seconds(20)) {
+            if (duration_cast<milliseconds>(cron.next_after(now).time_since_epoch()).count() ==
+                seen)
                 continue;
             auto t = queue::enqueue_next_tick(r, q, "berlin-daily", cron, job, now);
             if (t.added) ++added;
@@ -72,11 +75,13 @@ TEST(PipelineCron, ADailyBerlinTickAcrossTheAutumnChangeIsEnqueuedOnceByTwoSched
     EXPECT_EQ(counts.delayed + counts.waiting, 2);
     auto first = duration_cast<milliseconds>(utc(2026, 10, 25, 0, 30).time_since_epoch()).count();
     auto second = duration_cast<milliseconds>(utc(2026, 10, 26, 1, 30).time_since_epoch()).count();
-    EXPECT_TRUE(queue::get_job(r, q, "repeat:berlin-daily:" + std::to_string(first)));
-    EXPECT_TRUE(queue::get_job(r, q, "repeat:berlin-daily:" + std::to_string(second)));
+    EXPECT_TRUE(queue::get_job(r, q, "repeat:berlin-daily:" + std::to_string(first)).has_value());
+    EXPECT_TRUE(queue::get_job(r, q, "repeat:berlin-daily:" + std::to_string(second)).has_value());
     // Not the second 02:30 of the 25th (01:30Z).
-    auto repeated = duration_cast<milliseconds>(utc(2026, 10, 25, 1, 30).time_since_epoch()).count();
-    EXPECT_FALSE(queue::get_job(r, q, "repeat:berlin-daily:" + std::to_string(repeated)));
+    auto repeated =
+        duration_cast<milliseconds>(utc(2026, 10, 25, 1, 30).time_since_epoch()).count();
+    EXPECT_FALSE(
+        queue::get_job(r, q, "repeat:berlin-daily:" + std::to_string(repeated)).has_value());
     queue::drain(r, q);
 }
 

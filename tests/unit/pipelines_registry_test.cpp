@@ -76,7 +76,8 @@ TEST(PipelineRegistry, HigherPipelinePriorityIsALowerQueueNumber) {
 }
 
 TEST(PipelineRegistry, QueueJobIdsNameTheRunAndTheJob) {
-    EXPECT_EQ(queue_job_id("0123456789abcdef", "cleanup.carts"), "run:0123456789abcdef:cleanup.carts");
+    EXPECT_EQ(queue_job_id("0123456789abcdef", "cleanup.carts"),
+              "run:0123456789abcdef:cleanup.carts");
 }
 
 TEST(PipelineSettings, EnabledIsABooleanAndTheOnlyField) {

@@ -38,10 +38,10 @@ inline constexpr const char* kQueue = "pipelines";
 inline constexpr int kMaxPriority = 100;
 
 struct JobSpec {
-    std::string id;                // "<branch>.<what>", the queue job name
-    std::string branch;            // data | cache | image | ai | cleanup (| test | testfail)
-    std::string name;              // for people
-    std::string cron;              // 5-field cron; empty: runs only when asked
+    std::string id{};              // "<branch>.<what>", the queue job name
+    std::string branch{};          // data | cache | image | ai | cleanup (| test | testfail)
+    std::string name{};            // for people
+    std::string cron{};            // 5-field cron; empty: runs only when asked
     std::string timezone = "UTC";  // IANA zone of the cron fields
     bool enabled = true;           // the default; an operator's override lives in Postgres
     int priority = 50;             // 0..100, higher first
