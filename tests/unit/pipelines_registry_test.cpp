@@ -21,7 +21,9 @@ TEST(PipelineRegistry, IdsAreUniqueAndNamedAfterTheirBranch) {
         EXPECT_EQ(j.id.rfind(j.branch + ".", 0), 0u) << j.id;
         bool listed = std::count(branches().begin(), branches().end(), j.branch) == 1;
         EXPECT_TRUE(listed != j.test_only) << j.id;
-        if (j.test_only) EXPECT_TRUE(test_branches.count(j.branch)) << j.id;
+        if (j.test_only) {
+            EXPECT_TRUE(test_branches.count(j.branch)) << j.id;
+        }
         EXPECT_FALSE(j.name.empty()) << j.id;
         EXPECT_GE(j.priority, 0);
         EXPECT_LE(j.priority, kMaxPriority);
