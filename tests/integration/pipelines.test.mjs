@@ -107,14 +107,15 @@ test('unknown branch, job or run: 404 JSON error; bad bodies: 400 and nothing ch
   assertError(await get(`${P}/runs/0123456789abcdef`, { token }), 404, 'NOT_FOUND');
   assertError(await get(`${P}/runs/0123456789ABCDEF`, { token }), 404, 'NOT_FOUND');
   assertError(await get(`${P}/runs/${'a'.repeat(300)}`, { token }), 404, 'NOT_FOUND');
-  assertError(await post(`${P}/%00/run`, undefined, { token }), 404, 'NOT_FOUND');
+  assertError(await post(`${P}/%00/run`, undefined, { token }), 400, 'BAD_REQUEST');  // the server refuses a NUL in any path
   assertError(await post(`${P}/caf%C3%A9/run`, undefined, { token }), 404, 'NOT_FOUND');
-  for (const body of [{}, { enabled: 'false' }, { enabled: 0 }, { enabled: null }, { enabled: true, extra: 1 }, [true]]) {
+  for (const body of [{}, { enabled: 'false' }, { enabled: 0 }, { enabled: null }, { enabled: true, extra: 1 }, { enabled: true, Enabled: false }, { 'enabled\u0000': true }]) {
     const e = assertError(await request('PATCH', `${P}/jobs/cleanup.carts`, { token, body }), 400, 'VALIDATION_FAILED');
     assert.ok(e.details.length > 0, JSON.stringify(body));
   }
   assertError(await request('PATCH', `${P}/jobs/cleanup.carts`, { token, raw: '{"enabled":', headers: { 'Content-Type': 'application/json' } }),
     400, 'MALFORMED_JSON');
+  assertError(await request('PATCH', `${P}/jobs/cleanup.carts`, { token, body: [true] }), 400, 'MALFORMED_JSON');  // not an object
   assertError(await post(`${P}/cleanup/run`, { extra: true }, { token }), 400, 'VALIDATION_FAILED');
   assert.equal(psql("SELECT count(*) FROM pipeline_job_settings WHERE job_id = 'cleanup.carts'"), '0');
 });
