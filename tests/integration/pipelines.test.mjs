@@ -140,6 +140,9 @@ test('PATCH enabled persists in Postgres; a disabled job has no next run', async
 
 test('branch run: dependencies a → b → c in order, higher priority first', async () => {
   const token = await admin();
+  // A run registers the queue (a suite before may have flushed Redis, and
+  // with it the worker's registration), so that it can be paused.
+  await runJob('test.a');
   // Paused, the queue shows the order it will run the ready jobs in.
   assert.equal((await post('/api/v1/admin/queues/pipelines/pause', undefined, { token })).status, 200);
   let runId;
