@@ -1,6 +1,7 @@
 #include "routes.hpp"
 
 #include "handlers/admin_orders.hpp"
+#include "handlers/admin_pipelines.hpp"
 #include "handlers/admin_queues.hpp"
 #include "handlers/auth.hpp"
 #include "handlers/books.hpp"
@@ -17,6 +18,7 @@ namespace bazaar::http {
 void register_all_routes(Router& router) {
     register_operations_routes(router);
     register_admin_queue_routes(router);
+    register_admin_pipeline_routes(router);
     register_auth_routes(router);
     register_books_routes(router);
     register_tags_routes(router);

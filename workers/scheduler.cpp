@@ -3,6 +3,7 @@
 #include "bazaar/error.hpp"
 #include "bazaar/log.hpp"
 #include "bazaar/queue/producer.hpp"
+#include "bazaar/queue/repeat.hpp"
 
 namespace bazaar::worker {
 
@@ -67,17 +68,14 @@ void Scheduler::maintain(Redis& redis) {
 void Scheduler::schedule_ticks(Redis& redis) {
     auto now = std::chrono::system_clock::now();
     for (auto& s : schedules_) {
-        std::int64_t tick = to_ms(s.cron.next_after(now));
-        if (tick == s.scheduled_tick_ms) continue;
-        queue::NewJob job = s.spec->job;
-        job.options.job_id = "repeat:" + s.spec->key + ":" + std::to_string(tick);
-        job.options.delay_ms = std::max<std::int64_t>(tick - to_ms(now), 0);
-        if (queue::add_repeat_tick(redis, s.spec->queue, s.spec->key, tick, job)) {
-            log::info(
-                "cron tick scheduled",
-                {{"queue", s.spec->queue}, {"schedule", s.spec->key}, {"job", job.options.job_id}});
+        if (to_ms(s.cron.next_after(now)) == s.scheduled_tick_ms) continue;
+        auto t =
+            queue::enqueue_next_tick(redis, s.spec->queue, s.spec->key, s.cron, s.spec->job, now);
+        if (t.added) {
+            log::info("cron tick scheduled",
+                      {{"queue", s.spec->queue}, {"schedule", s.spec->key}, {"tickMs", t.tick_ms}});
         }
-        s.scheduled_tick_ms = tick;
+        s.scheduled_tick_ms = t.tick_ms;
     }
 }
 

@@ -88,7 +88,17 @@ int run_worker(const Config& config, const JobRegistry& registry) {
                                           registry.options(q).rate_limit, events, worker_id));
         runner_ptrs.push_back(runners.back().get());
     }
-    Scheduler scheduler(config, runner_ptrs, registry.repeatables(), events);
+    // A schedule whose job has no handler linked here (a pipeline row whose
+    // branch is not built in) would only enqueue failures: not scheduled.
+    std::vector<Repeatable> repeatables;
+    for (const auto& r : registry.repeatables()) {
+        if (registry.find(r.queue, r.job.name))
+            repeatables.push_back(r);
+        else
+            log::info("schedule without a handler here; not scheduled",
+                      {{"queue", r.queue}, {"schedule", r.key}});
+    }
+    Scheduler scheduler(config, runner_ptrs, repeatables, events);
     OutboxRelay relay(config);
     OrderSweeper order_sweeper(config);
 
