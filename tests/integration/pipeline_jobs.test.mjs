@@ -169,10 +169,10 @@ test('ai.recommendations: co-purchases of sold orders, normalised, best first; s
   ];
   for (const [books, path_, qtyA] of orders) {
     const lines = [...books].map((k) => `('${b[k]}'::bigint, ${k === 'A' && qtyA ? qtyA : 1})`).join(',');
-    psql(`WITH o AS (INSERT INTO orders (user_id, status, total_cents, currency) VALUES ('${user}', 'PAYMENT_PENDING', 0, 'CHF') RETURNING id)
-          INSERT INTO order_items (order_id, book_id, title, unit_price_cents, quantity)
-          SELECT o.id, l.book, 'rec', 1000, l.q FROM o, (VALUES ${lines}) AS l(book, q)`);
-    const id = psql(`SELECT o.id FROM orders o JOIN order_items oi ON oi.order_id = o.id WHERE oi.book_id = ${b[books[0]]} ORDER BY o.created_at DESC, o.seq DESC LIMIT 1`);
+    const id = psql(`WITH o AS (INSERT INTO orders (user_id, status, total_cents, currency) VALUES ('${user}', 'PAYMENT_PENDING', 0, 'CHF') RETURNING id),
+          i AS (INSERT INTO order_items (order_id, book_id, title, unit_price_cents, quantity)
+                SELECT o.id, l.book, 'rec', 1000, l.q FROM o, (VALUES ${lines}) AS l(book, q))
+          SELECT id FROM o`).split('\n')[0];
     for (const s of path_) psql(`UPDATE orders SET status = '${s}' WHERE id = '${id}'`);
   }
   assert.equal((await request('DELETE', `/api/v1/books/${b.X}`, { token: admin })).status, 204);
@@ -249,9 +249,9 @@ test('cache.warm loads the best sellers into the read cache: their first read is
   const id = await createBook(`warm ${crypto.randomUUID().slice(0, 8)}`);
   const user = psql('SELECT id FROM users ORDER BY created_at LIMIT 1');
   psql(`WITH o AS (INSERT INTO orders (user_id, status, total_cents) VALUES ('${user}', 'PAYMENT_PENDING', 0) RETURNING id)
-        INSERT INTO order_items (order_id, book_id, title, unit_price_cents, quantity) SELECT o.id, ${id}, 'w', 1, 10 FROM o`);
+        INSERT INTO order_items (order_id, book_id, title, unit_price_cents, quantity) SELECT o.id, ${id}, 'w', 1, 1000 FROM o`);
   psql(`UPDATE orders SET status = 'PAID' WHERE id = (SELECT order_id FROM order_items WHERE book_id = ${id})`);
-  // 10 units today: more than any other book sells in the test suite.
+  // 1000 units today: more than any other book sells in the test suite.
   redisCli('DEL', `c:{book:${id}}:gen`);
   const r = (await completed('cache.warm', { limit: 5, days: 1 })).returnValue;
   assert.equal(r.books, 5);

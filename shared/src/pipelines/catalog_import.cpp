@@ -1,6 +1,7 @@
 #include "bazaar/pipelines/catalog_import.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -177,9 +178,13 @@ std::string move_to(const fs::path& from, const fs::path& dir, const std::string
     return (dir.filename() / to.filename()).string();
 }
 
+// Feed names are plain: letters, digits, '.', '-', '_' (no path, and valid
+// UTF-8 in the job's JSON result), not starting with '.' (being written).
 bool is_feed_name(const std::string& name) {
-    return !name.empty() && name[0] != '.' && name.find('/') == std::string::npos &&
-           name.find('\0') == std::string::npos && feed_format(name).has_value();
+    if (name.empty() || name[0] == '.' || name.size() > 200) return false;
+    for (unsigned char c : name)
+        if (!std::isalnum(c) && c != '.' && c != '-' && c != '_') return false;
+    return feed_format(name).has_value();
 }
 
 nlohmann::json import_one(Backends& b, const fs::path& path, const std::string& name,
@@ -266,7 +271,9 @@ nlohmann::json import_feeds(Backends& b, const std::string& job_id, const std::s
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
     const fs::path claim = root / "processing" / claim_name;
     if (!file.empty() && !is_feed_name(file))
-        throw ImportRefused("file must be a bare name ending in .csv, .ndjson or .jsonl");
+        throw ImportRefused(
+            "file must be a bare name of letters, digits, '.', '-', '_' ending in .csv, .ndjson "
+            "or .jsonl");
 
     // What to import: this job's earlier claims first (a retry after a crash),
     // then the waiting files, each claimed by an atomic rename.

@@ -25,6 +25,14 @@ bool ends_with(std::string_view s, std::string_view suffix) {
     return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
+// Outside bytes quoted in a message (the job's result is JSON, which must be
+// valid UTF-8): anything but printable ASCII becomes '?'.
+std::string printable(std::string s) {
+    for (auto& c : s)
+        if (c < 0x20 || c > 0x7e) c = '?';
+    return s;
+}
+
 /* ---- CSV ------------------------------------------------------------------ */
 
 const std::vector<std::string> kColumns = {"isbn",  "title",       "author",   "priceCents",
@@ -41,11 +49,11 @@ class CsvFeed : public FeedReader {
             while (!name.empty() && (name.back() == ' ' || name.back() == '\r')) name.pop_back();
             while (!name.empty() && name.front() == ' ') name.erase(0, 1);
             if (std::find(kColumns.begin(), kColumns.end(), name) == kColumns.end())
-                throw FeedError("unknown CSV column \"" + name.substr(0, 40) +
+                throw FeedError("unknown CSV column \"" + printable(name.substr(0, 40)) +
                                 "\" (known: isbn,title,author,priceCents,stock,description,"
                                 "currency,tags)");
             if (std::find(columns_.begin(), columns_.end(), name) != columns_.end())
-                throw FeedError("CSV column \"" + name + "\" appears twice");
+                throw FeedError("CSV column \"" + printable(name) + "\" appears twice");
             columns_.push_back(name);
         }
         for (std::size_t i = 0; i < kRequiredColumns; ++i)
@@ -97,7 +105,9 @@ class CsvFeed : public FeedReader {
                     start = bar + 1;
                 }
                 j[name] = std::move(tags);
-            } else if (!v.empty() || i < kRequiredColumns) {
+            } else if (!v.empty() ||
+                       std::find(kColumns.begin(), kColumns.begin() + kRequiredColumns, name) !=
+                           kColumns.begin() + kRequiredColumns) {
                 j[name] = v;
             }
         }
