@@ -29,7 +29,7 @@ token=$(curl -sf "$BASE/api/v1/auth/login" -H 'Content-Type: application/json' \
 run_job() {
     local id="bench-$1-$(date +%s%N)"
     "${PSQL[@]}" -c "INSERT INTO outbox (topic, payload) VALUES ('job:pipelines',
-        '{\"name\":\"$1\",\"data\":$2,\"jobId\":\"$id\",\"attempts\":1,\"timeoutMs\":3600000}'::jsonb);
+        '{\"name\":\"$1\",\"data\":$2,\"options\":{\"jobId\":\"$id\",\"attempts\":1,\"timeoutMs\":3600000}}'::jsonb);
         NOTIFY bazaar_outbox_jobs" >/dev/null
     local out
     while :; do

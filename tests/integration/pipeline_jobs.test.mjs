@@ -25,7 +25,7 @@ const sq = (s) => s.replace(/'/g, "''");
 // Enqueues a pipeline job and waits until it completed or failed; returns its details.
 async function runJob(name, data = {}, { timeoutMs = 240000 } = {}) {
   const jobId = `t-${name}-${crypto.randomUUID()}`;
-  const payload = JSON.stringify({ name, data, jobId, attempts: 1, timeoutMs: 600000 });
+  const payload = JSON.stringify({ name, data, options: { jobId, attempts: 1, timeoutMs: 600000 } });
   psql(`INSERT INTO outbox (topic, payload) VALUES ('job:pipelines', '${sq(payload)}'::jsonb); NOTIFY bazaar_outbox_jobs`);
   let job;
   await waitFor(`job ${name} to finish`, async () => {
@@ -93,7 +93,7 @@ test('data.import: 10,000-row CSV with 3 bad rows, exact lines; a rerun changes 
   assert.equal(psql(`SELECT count(*) FROM book_tags bt JOIN tags t ON t.id = bt.tag_id WHERE t.name = 'imp-${run}'`), '9997');
   assert.equal(psql(`SELECT description FROM books WHERE isbn = '${isbnOf(10)}'`), 'first line\nsecond line');
   // Progress reached job:events, with the counts at that point.
-  const events = (await get('/api/v1/admin/events?limit=100', { token: admin })).json.data
+  const events = (await get('/api/v1/admin/events?limit=500', { token: admin })).json.data
     .filter((e) => e.jobId === job.id && e.state === 'progress');
   assert.ok(events.length >= 10, `progress events: ${events.length}`);
   assert.ok(events.some((e) => e.progress.imported === 9997 && e.progress.file === name), JSON.stringify(events[0]));
