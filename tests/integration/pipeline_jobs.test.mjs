@@ -16,7 +16,7 @@ const IMPORT = path.join(VAR, 'import');
 let admin;
 
 before(async () => {
-  admin = await loginAdmin();
+  admin = (await loginAdmin()).accessToken;
   fs.mkdirSync(IMPORT, { recursive: true });
 });
 
