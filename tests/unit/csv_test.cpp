@@ -102,8 +102,14 @@ TEST(Csv, NulAndNonAsciiBytesAreData) {
 }
 
 TEST(Csv, EncodeRoundTrips) {
-    const std::vector<F> cases = {{"plain", "x"}, {"a,b", "q\"uote"},  {"multi\nline", ""},   {""},
-                                  {"", ""},       {"\r", "\r\n", " "}, {std::string("\0", 1)}};
+    const std::vector<F> cases = {{"plain", "x"},
+                                  {"a,b", "q\"uote"},
+                                  {"multi\nline", ""},
+                                  {""},
+                                  {"", ""},
+                                  {"\r", "\r\n", " "},
+                                  {std::string("\0", 1)},
+                                  {"\xEF\xBB\xBFstarts with a BOM", "x"}};
     for (const auto& fields : cases) {
         auto r = read_all(csv_encode_record(fields) + "\n");
         ASSERT_EQ(r.size(), 1u) << csv_encode_record(fields);

@@ -104,8 +104,12 @@ std::string csv_encode_record(const std::vector<std::string>& fields) {
         if (i) out += ',';
         const std::string& f = fields[i];
         // An empty single field must be quoted too, or the record reads as a blank line.
-        bool quote =
-            f.find_first_of(",\"\r\n") != std::string::npos || (fields.size() == 1 && f.empty());
+        // A first field starting with a byte-order mark is quoted too, or a
+        // reader would take the mark for the file's own and drop it
+        // (found by the csv fuzz target).
+        bool quote = f.find_first_of(",\"\r\n") != std::string::npos ||
+                     (fields.size() == 1 && f.empty()) ||
+                     (i == 0 && f.rfind("\xEF\xBB\xBF", 0) == 0);
         if (!quote) {
             out += f;
             continue;
