@@ -78,6 +78,10 @@ nlohmann::json read_events(Redis& redis, int limit) {
                 ev[key] = std::stoll(value);
             } else if (key == "dueMs") {
                 ev["dueAt"] = ms_to_rfc3339(std::stoll(value));
+            } else if (key == "progress") {
+                // A job's own JSON report (queue/progress.hpp).
+                ev[key] = nlohmann::json::parse(value, nullptr, false);
+                if (ev[key].is_discarded()) ev[key] = value;
             } else {
                 ev[key] = value;
             }
