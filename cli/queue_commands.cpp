@@ -35,8 +35,7 @@ int stats(Redis& redis, const std::vector<std::string>& args) {
 }
 
 int run(const Config& cfg, const std::vector<std::string>& args) {
-    Redis redis(
-        RedisOptions{cfg.redis_host, cfg.redis_port, cfg.redis_timeout_ms, cfg.redis_socket});
+    Redis redis(redis_options(cfg));
     load_scripts(cfg.lua_dir);
     std::string sub = args.empty() ? "" : args[0];
     if (sub == "stats" && args.size() <= 2) return stats(redis, args);

@@ -47,8 +47,7 @@ void EventSink::stop() {
 }
 
 void EventSink::loop() {
-    Redis redis(RedisOptions{config_.redis_host, config_.redis_port, config_.redis_timeout_ms,
-                             config_.redis_socket});
+    Redis redis(redis_options(config_));
     std::vector<queue::JobEvent> batch;
     for (;;) {
         {

@@ -29,8 +29,7 @@ class Wakeup : public pqxx::notification_receiver {
 void OutboxRelay::loop() {
     log::set_request_id("outbox-relay");
     Pg pg(config_.pg_conninfo(), config_.pg_timeout_ms);
-    Redis redis(RedisOptions{config_.redis_host, config_.redis_port, config_.redis_timeout_ms,
-                             config_.redis_socket});
+    Redis redis(redis_options(config_));
     // The LISTEN connection is bounded like every other (PG_TIMEOUT_MS): a
     // frozen server cannot hold this thread in connect, LISTEN or UNLISTEN.
     const int bound = config_.pg_timeout_ms;

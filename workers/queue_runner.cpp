@@ -24,10 +24,6 @@ std::string hold_key(const std::string& id, const std::string& token) {
     return id + '\n' + token;
 }
 
-RedisOptions redis_options(const Config& c) {
-    return RedisOptions{c.redis_host, c.redis_port, c.redis_timeout_ms, c.redis_socket};
-}
-
 }  // namespace
 
 QueueRunner::QueueRunner(const Config& config, const JobRegistry& registry, std::string queue,

@@ -81,8 +81,7 @@ void Scheduler::schedule_ticks(Redis& redis) {
 
 void Scheduler::loop() {
     log::set_request_id("scheduler");
-    Redis redis(RedisOptions{config_.redis_host, config_.redis_port, config_.redis_timeout_ms,
-                             config_.redis_socket});
+    Redis redis(redis_options(config_));
     const auto renew_every = milliseconds(config_.queue_lease_ms / 3);
     auto next_renew = Clock::now() + renew_every;
     auto next_maintain = Clock::now();

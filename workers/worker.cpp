@@ -70,8 +70,7 @@ int run_worker(const Config& config, const JobRegistry& registry) {
 
     EventSink events(config);
     events.start();
-    Redis redis(RedisOptions{config.redis_host, config.redis_port, config.redis_timeout_ms,
-                             config.redis_socket});
+    Redis redis(redis_options(config));
     for (const auto& q : queues) {
         try {
             redis.command({"SADD", queue::kQueuesKey, q});

@@ -1,5 +1,7 @@
 #include "bazaar/redis.hpp"
 
+#include "bazaar/config.hpp"
+
 #include <hiredis.h>
 #include <openssl/sha.h>
 
@@ -334,6 +336,10 @@ Reply Redis::eval_script(std::string_view name, const std::vector<std::string>& 
     }
     if (r.is_error()) throw_reply_error(r);
     return r;
+}
+
+RedisOptions redis_options(const Config& config) {
+    return {config.redis_host, config.redis_port, config.redis_timeout_ms, config.redis_socket};
 }
 
 }  // namespace bazaar

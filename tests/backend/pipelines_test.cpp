@@ -25,7 +25,7 @@ using namespace std::chrono;
 namespace {
 
 Redis connect(const Config& c) {
-    return Redis(RedisOptions{c.redis_host, c.redis_port, c.redis_timeout_ms});
+    return Redis(redis_options(c));
 }
 
 const Config& config() {

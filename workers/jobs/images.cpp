@@ -1,7 +1,8 @@
 // Queue "images" (README "Images"): `process` writes an upload's variants
-// with libvips (shared/src/images), `image-orphan-cleanup` (cron, every 30
-// minutes) removes media files without a row and re-enqueues rows stuck in
-// processing.
+// with libvips (shared/src/images), `image-orphan-cleanup` removes media files
+// without a row and re-enqueues rows stuck in processing (run on demand; its
+// schedule is the pipeline job image.orphans, shared/src/pipelines/registry.cpp,
+// which does the same and also drops rows whose file is gone).
 //
 // Memory is bounded three ways: 2 image jobs per process by default
 // (WORKER_QUEUE_CONCURRENCY=images=N to change), IMAGE_VIPS_CONCURRENCY
@@ -66,10 +67,4 @@ void cleanup(JobContext& job) {
 const QueueRegistration kImagesQueue{images::kQueue, {.concurrency = 2}};
 const JobRegistration kProcess{images::kQueue, images::kProcessJob, process};
 const JobRegistration kCleanup{images::kQueue, images::kCleanupJob, cleanup};
-const RepeatRegistration kCleanupCron{Repeatable{.queue = images::kQueue,
-                                                 .key = images::kCleanupJob,
-                                                 .cron = "*/30 * * * *",
-                                                 .timezone = "UTC",
-                                                 .job = {.name = images::kCleanupJob}}};
-
 }  // namespace

@@ -1,6 +1,6 @@
 // Pipeline branch "ai": ai.recommendations (pipelines/recommendations.hpp),
 // no data. Rebuilds the whole table in one transaction: a rerun is harmless.
-#include "../job_registry.hpp"
+#include "../pipeline_job.hpp"
 #include "bazaar/pipelines/pipeline_jobs.hpp"
 #include "bazaar/pipelines/recommendations.hpp"
 
@@ -9,12 +9,11 @@ namespace {
 using namespace bazaar;
 using namespace bazaar::worker;
 
-void recommendations(JobContext& job) {
+nlohmann::json recommendations(JobContext& job) {
     auto out = pipelines::rebuild_recommendations(job.backends());
-    job.set_result({{"rows", out.rows}, {"books", out.books}, {"orders", out.orders}});
+    return nlohmann::json({{"rows", out.rows}, {"books", out.books}, {"orders", out.orders}});
 }
 
-const JobRegistration kRecommendations{pipelines::kQueue, pipelines::kAiRecommendations,
-                                       recommendations};
+const PipelineJobRegistration kRecommendations{pipelines::kAiRecommendations, recommendations};
 
 }  // namespace

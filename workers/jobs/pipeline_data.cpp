@@ -6,7 +6,7 @@
 // every waiting feed. Progress goes to job:events after each batch; the
 // result lists per file what was imported, updated, unchanged and refused.
 // data.sales_summary data: {day?: "YYYY-MM-DD" (default yesterday, UTC), days?: 1..366}.
-#include "../job_registry.hpp"
+#include "../pipeline_job.hpp"
 #include "bazaar/error.hpp"
 #include "bazaar/pipelines/catalog_import.hpp"
 #include "bazaar/pipelines/pipeline_jobs.hpp"
@@ -20,7 +20,7 @@ using namespace bazaar;
 using namespace bazaar::worker;
 namespace data = bazaar::worker::pipeline_data;
 
-void import(JobContext& job) {
+nlohmann::json import(JobContext& job) {
     std::string file = data::string_or(job.data(), "file", "");
     auto batch = data::integer_or(job.data(), "batchRows", pipelines::kBatchRows, 1, 5000);
     pipelines::ImportHooks hooks;
@@ -30,8 +30,8 @@ void import(JobContext& job) {
     };
     hooks.cancelled = [&] { return job.cancelled(); };
     try {
-        job.set_result(pipelines::import_feeds(job.backends(), job.id(), file, hooks,
-                                               static_cast<std::size_t>(batch)));
+        return nlohmann::json(pipelines::import_feeds(job.backends(), job.id(), file, hooks,
+                                                      static_cast<std::size_t>(batch)));
     } catch (const pipelines::ImportRefused& e) {
         throw PermanentFailure(e.what());
     } catch (const pipelines::ImportCancelled& e) {
@@ -39,12 +39,12 @@ void import(JobContext& job) {
     }
 }
 
-void sales_summary(JobContext& job) {
+nlohmann::json sales_summary(JobContext& job) {
     std::string day = data::string_or(job.data(), "day", "");
     auto days = data::integer_or(job.data(), "days", 1, 1, 366);
     try {
         auto out = pipelines::summarize_sales(job.backends(), day, static_cast<int>(days));
-        job.set_result({{"from", out.from}, {"to", out.to}, {"rows", out.rows}});
+        return nlohmann::json({{"from", out.from}, {"to", out.to}, {"rows", out.rows}});
     } catch (const Error& e) {
         if (e.code() != ErrorCode::kValidationFailed) throw;
         std::string why = e.what();
@@ -53,7 +53,7 @@ void sales_summary(JobContext& job) {
     }
 }
 
-const JobRegistration kImport{pipelines::kQueue, pipelines::kDataImport, import};
-const JobRegistration kSales{pipelines::kQueue, pipelines::kDataSalesSummary, sales_summary};
+const PipelineJobRegistration kImport{pipelines::kDataImport, import};
+const PipelineJobRegistration kSales{pipelines::kDataSalesSummary, sales_summary};
 
 }  // namespace

@@ -12,10 +12,7 @@ namespace bazaar {
 
 struct Backends {
     explicit Backends(const Config& cfg)
-        : config(cfg),
-          pg(cfg.pg_conninfo(), cfg.pg_timeout_ms),
-          redis(RedisOptions{cfg.redis_host, cfg.redis_port, cfg.redis_timeout_ms,
-                             cfg.redis_socket}) {}
+        : config(cfg), pg(cfg.pg_conninfo(), cfg.pg_timeout_ms), redis(redis_options(cfg)) {}
 
     const Config& config;
     Pg pg;

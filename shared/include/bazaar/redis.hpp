@@ -81,6 +81,11 @@ struct RedisOptions {
     std::string socket;  // non-empty: connect to this unix socket, not host:port
 };
 
+struct Config;
+// The connection settings of REDIS_HOST, REDIS_PORT, REDIS_TIMEOUT_MS and
+// REDIS_SOCKET.
+RedisOptions redis_options(const Config& config);
+
 class Redis {
   public:
     static constexpr auto kReconnectBackoff = std::chrono::milliseconds(200);

@@ -49,7 +49,9 @@ InvalidationListener::~InvalidationListener() {
 
 redisContext* InvalidationListener::open_tracked() {
     timeval tv{opts_.redis.timeout_ms / 1000, (opts_.redis.timeout_ms % 1000) * 1000};
-    redisContext* c = redisConnectWithTimeout(opts_.redis.host.c_str(), opts_.redis.port, tv);
+    redisContext* c = opts_.redis.socket.empty()
+                          ? redisConnectWithTimeout(opts_.redis.host.c_str(), opts_.redis.port, tv)
+                          : redisConnectUnixWithTimeout(opts_.redis.socket.c_str(), tv);
     auto fail = [&](std::string why) -> redisContext* {
         log::warn("near cache: cannot subscribe to invalidations", {{"error", why}});
         if (c) redisFree(c);
@@ -262,8 +264,7 @@ void InvalidationListener::run() noexcept {
 TrackedNearCache::TrackedNearCache(const Config& c)
     : cache(static_cast<std::size_t>(c.near_cache_entries),
             static_cast<std::size_t>(c.near_cache_bytes)),
-      listener(ListenerOptions{RedisOptions{c.redis_host, c.redis_port, c.redis_timeout_ms},
-                               c.near_cache_ping_ms, c.near_cache_max_lag_ms},
+      listener(ListenerOptions{redis_options(c), c.near_cache_ping_ms, c.near_cache_max_lag_ms},
                cache) {}
 
 TrackedNearCache* process_near_cache(const Config& c) {

@@ -45,7 +45,7 @@ std::vector<JobSpec> make_table() {
         {.id = "image.orphans",
          .branch = "image",
          .name = "Remove orphaned image files",
-         .cron = "0 3 * * *",
+         .cron = "*/30 * * * *",
          .timezone = "UTC",
          .priority = 50},
         // ---- ai ----

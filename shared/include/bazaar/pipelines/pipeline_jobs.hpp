@@ -5,9 +5,9 @@
 // registered in workers/jobs/pipeline_*.cpp.
 #pragma once
 
-namespace bazaar::pipelines {
+#include "bazaar/pipelines/registry.hpp"  // kQueue
 
-inline constexpr const char* kQueue = "pipelines";
+namespace bazaar::pipelines {
 
 inline constexpr const char* kDataImport = "data.import";
 inline constexpr const char* kDataSalesSummary = "data.sales_summary";
