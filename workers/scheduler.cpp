@@ -61,6 +61,11 @@ void Scheduler::renew_leases(Redis& redis) {
 }
 
 void Scheduler::maintain(Redis& redis) {
+    // The admin API lists (and accepts) only registered queues; a flushed or
+    // restarted Redis lost the set, so every worker keeps its own in it.
+    RedisArgs add{"SADD", queue::kQueuesKey};
+    for (auto* q : runners_) add.add(q->name());
+    if (!runners_.empty()) redis.command(add);
     for (auto* q : runners_)
         events_.push(queue::maintain(redis, q->keys(), config_.queue_max_stalls));
 }

@@ -59,7 +59,7 @@ async function createBook(title) {
 // Reads through process p until the answer comes from its near cache; the
 // body must then show `title`. A miss and a Redis hit come first after any
 // invalidation (the near cache only keeps what Redis already held).
-async function readUntilNear(p, id, title, timeoutMs = 5000) {
+async function readUntilNear(p, id, title, timeoutMs = 20000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const res = await conns[p].request('GET', `/api/v1/books/${id}`);
@@ -198,8 +198,9 @@ test('Redis frozen: no near hit once the listener is overdue, writes answer 503,
   const redisPid = Number(readFileSync(`${VAR}/run/redis.pid`, 'utf8').trim());
   process.kill(redisPid, 'SIGSTOP');
   try {
-    // Longer than NEAR_CACHE_PING_MS + NEAR_CACHE_MAX_LAG_MS (100 + 250).
-    await new Promise((r) => setTimeout(r, 1000));
+    // Longer than NEAR_CACHE_PING_MS + NEAR_CACHE_MAX_LAG_MS (100 + 1000 on
+    // the test stack).
+    await new Promise((r) => setTimeout(r, 2500));
     for (const p of [0, 1]) {
       const t0 = Date.now();
       const res = await conns[p].request('GET', `/api/v1/books/${book.id}`, { timeoutMs: HANG_MS });
@@ -216,5 +217,5 @@ test('Redis frozen: no near hit once the listener is overdue, writes answer 503,
     process.kill(redisPid, 'SIGCONT');
   }
   await waitFor('Redis answers', () => redisCli('PING') === 'PONG');
-  for (const p of [0, 1]) await readUntilNear(p, book.id, book.title, 10000);
+  for (const p of [0, 1]) await readUntilNear(p, book.id, book.title);
 });

@@ -60,7 +60,8 @@ redisContext* InvalidationListener::open_tracked() {
     if (!c) return fail("out of memory");
     if (c->err) return fail(c->errstr);
     redisSetTimeout(c, tv);
-    redisEnableKeepAlive(c);
+    // TCP only: on a unix socket it fails (EOPNOTSUPP) and poisons the context.
+    if (opts_.redis.socket.empty()) redisEnableKeepAlive(c);
     auto* id = static_cast<redisReply*>(redisCommand(c, "CLIENT ID"));
     if (!id || id->type != REDIS_REPLY_INTEGER) {
         std::string why = id ? std::string(text(id)) : std::string(c->errstr);
