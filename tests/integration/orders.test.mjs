@@ -126,6 +126,21 @@ test('OUT_OF_STOCK names every short line and reserves nothing', async () => {
   assert.equal(psql(`SELECT count(*) FROM orders WHERE user_id = '${b.user.id}'`), '0');
 });
 
+test('an admin restock is sold at once: the stock counter follows PATCH stock', async () => {
+  const book = await createBook(1);
+  const [a, b] = [await registerUser('restock'), await registerUser('restock')];
+  await addToCart(a.accessToken, book.id, 1);
+  assert.equal((await checkout(a.accessToken)).status, 201);
+  assert.equal(redisStock(book.id), 0);
+  const patch = await request('PATCH', `/api/v1/books/${book.id}`, { token: admin.accessToken, body: { stock: 3 } });
+  assert.equal(patch.status, 200, patch.text);
+  assert.equal((await addToCart(b.accessToken, book.id, 3)).status, 200);
+  const res = await checkout(b.accessToken);
+  assert.equal(res.status, 201, res.text);
+  assert.equal(pgStock(book.id), 0);
+  await assertAgree(book.id);
+});
+
 test('get and list: own orders only, newest first, cursor pages', async () => {
   const book = await createBook(20);
   const u = await registerUser('list');

@@ -5,6 +5,8 @@
 #include "bazaar/catalog/cache_scopes.hpp"
 #include "bazaar/catalog/catalog_service.hpp"
 #include "bazaar/error.hpp"
+#include "bazaar/log.hpp"
+#include "bazaar/orders/stock.hpp"
 #include "book_rows.hpp"
 #include "media_files.hpp"
 
@@ -212,13 +214,28 @@ Book update_book(Backends& b, std::int64_t id, const BookInput& in) {
             if (in.description) set("description", *in.description);
             if (in.price_cents) set("price_cents", std::to_string(*in.price_cents));
             if (in.currency) set("currency", *in.currency);
-            if (in.stock) set("stock", std::to_string(*in.stock));
+            // A new absolute stock is a change of books.stock like any other:
+            // it bumps stock_seq, so a counter loaded before it is told apart.
+            if (in.stock) {
+                set("stock", std::to_string(*in.stock));
+                sql += ", stock_seq = stock_seq + 1";
+            }
             sql += " WHERE id = $1";
             w.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
             if (in.tags) set_tags(w, id, *in.tags, true);
             return read_back(w, id);
         });
     });
+    // The Redis stock counter still holds the old figure: drop it, the next
+    // checkout loads the new one (always safe: orders/stock.hpp).
+    if (in.stock) {
+        try {
+            orders::stock::unload(b.redis, {id});
+        } catch (const std::exception& e) {
+            log::warn("stock counter not dropped after a stock change; the sweep's reload will",
+                      {{"bookId", id}, {"error", e.what()}});
+        }
+    }
     return updated;
 }
 
