@@ -3,12 +3,22 @@
 // reading its ports from the environment.
 #pragma once
 
+#include <csignal>
+
 #include <cstdlib>
 #include <string>
 
 #include "bazaar/config.hpp"
 
 namespace bazaar::stacktest {
+
+// Like every bazaar process (shared/src/process.cpp): a write to a Redis or
+// Postgres connection the server closed must be an EPIPE error, not a signal
+// that ends the test binary. Over a unix socket that write is the first one.
+inline const bool kSigpipeIgnored = [] {
+    std::signal(SIGPIPE, SIG_IGN);
+    return true;
+}();
 
 inline Config stack_config() {
     static Config c = Config::load("/nonexistent");

@@ -217,7 +217,7 @@ test('200 concurrent changes of one cart: every one counted once, consistent sta
   await waitPersisted(u);
   // Coalesced: far fewer Postgres writes than changes is not observable here
   // without timing; what must hold is that no job is left behind.
-  await waitFor('no pending cart-persist job', () => redisCli('EXISTS', `{q:cart-persist}:job:cart:${u.user.id}`) === '0');
+  await waitFor('no pending cart-persist job', () => redisCli('EXISTS', `{q:cart-persist}:job:cart:${u.user.id}`) === '0', 60000);
 });
 
 test('the durable copy converges, also after a worker killed in the middle of a write', async () => {

@@ -3,6 +3,8 @@
 // start real worker processes (bazaar-test-worker) when a test needs them.
 #pragma once
 
+#include <csignal>
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -27,6 +29,14 @@
 extern char** environ;
 
 namespace qt {
+
+// Like every bazaar process (shared/src/process.cpp): a write to a Redis or
+// Postgres connection the server closed must be an EPIPE error, not a signal
+// that ends the test binary. Over a unix socket that write is the first one.
+inline const bool kSigpipeIgnored = [] {
+    std::signal(SIGPIPE, SIG_IGN);
+    return true;
+}();
 
 inline const bazaar::Config& config() {
     static const bazaar::Config c = bazaar::Config::load("/nonexistent/.env");
