@@ -14,9 +14,10 @@
 // which callers may map themselves.
 //
 // Scripts: `eval_script("queue_add", keys, args)` runs lua/queue_add.lua by
-// EVALSHA; the sources are loaded once per process by `load_scripts()` and
-// re-sent with SCRIPT LOAD when Redis answers NOSCRIPT (after a restart or a
-// SCRIPT FLUSH).
+// EVALSHA; its keys must share one cluster slot (std::logic_error
+// otherwise). The sources are loaded once per process by `load_scripts()`
+// and re-sent with SCRIPT LOAD when Redis answers NOSCRIPT (after a restart
+// or a SCRIPT FLUSH).
 #pragma once
 
 #include <chrono>
@@ -101,6 +102,12 @@ class Redis {
     // EVALSHA of a script loaded by load_scripts(); see the header comment.
     Reply eval_script(std::string_view name, const std::vector<std::string>& keys,
                       const std::vector<std::string>& args);
+
+    // WAIT on the connection that holds `key`'s writes: how many replicas
+    // acknowledged every write made so far on it, waiting up to
+    // `timeout_ms` for `replicas` of them. For writes a client must not
+    // see acknowledged and then lost to a failover (README "Failover").
+    Reply wait_replicas(std::string_view key, int replicas, int timeout_ms);
 
     // For blocking commands (BZPOPMIN, XREAD BLOCK): the socket timeout is
     // raised by `extra_ms` for this call only.
