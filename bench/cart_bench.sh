@@ -14,27 +14,17 @@
 # REDIS_PORT, BAZAAR_VAR_DIR, BUILD_DIR...), then bench/cart_bench.sh
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
 source "$HERE/lib.sh"
 
-PORT=${HTTP_PORT:-8080}
-BASE="http://127.0.0.1:$PORT"
 USERS=${USERS:-64}
 BOOKS=${BOOKS:-10}  # distinct books per cart: a cart holds up to BOOKS lines
-PSQL=(psql -h 127.0.0.1 -p "${PG_PORT:-15432}" -U "${PG_USER:-postgres}" -d "${PG_DB:-bazaar}" -tAq)
-RCLI=(redis-cli -p "${REDIS_PORT:-16379}")
-curl -sf "$BASE/api/v1/ping" >/dev/null || { echo "stack not running on :$PORT" >&2; exit 1; }
+require_stack
 
-first=$("${PSQL[@]}" -f "$HERE/seed_books.sql" | tail -1)
-export BOOK_ID_MIN=$first BOOKS
+seed_books
+first=$BOOK_ID_MIN
+export BOOKS
 "${PSQL[@]}" -c "UPDATE books SET stock = 1000 WHERE id BETWEEN $first AND $first + $BOOKS - 1" >/dev/null
 
-restart_fcgi() {  # extra environment for the fcgi processes
-    env "$@" "$ROOT/scripts/stack" svc restart fcgi >/dev/null
-    for _ in $(seq 1 50); do curl -sf "$BASE/api/v1/ping" >/dev/null && return 0; sleep 0.1; done
-    echo "fcgi did not come back" >&2
-    exit 1
-}
 trap 'restart_fcgi; rm -rf "$work"' EXIT
 work=$(mktemp -d)
 restart_fcgi RATE_LIMIT_API_LIMIT=1000000000 RATE_LIMIT_AUTH_LIMIT=1000000000 RATE_LIMIT_EXEMPT_IPS=

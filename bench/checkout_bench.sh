@@ -16,26 +16,15 @@
 # REDIS_PORT, BAZAAR_VAR_DIR...), then bench/checkout_bench.sh
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
 source "$HERE/lib.sh"
 
-PORT=${HTTP_PORT:-8080}
-BASE="http://127.0.0.1:$PORT"
 USERS=${USERS:-20000}
 BOOKS=${BOOKS:-2000}
 STOCK=${STOCK:-2000}
 DURATION=${DURATION:-10s}
 VAR=${BAZAAR_VAR_DIR:-var}
-PSQL=(psql -h 127.0.0.1 -p "${PG_PORT:-15432}" -U "${PG_USER:-postgres}" -d "${PG_DB:-bazaar}" -tAq)
-RCLI=(redis-cli -p "${REDIS_PORT:-16379}")
-curl -sf "$BASE/api/v1/ping" >/dev/null || { echo "stack not running on :$PORT" >&2; exit 1; }
+require_stack
 
-restart_fcgi() {
-    env "$@" "$ROOT/scripts/stack" svc restart fcgi >/dev/null
-    for _ in $(seq 1 50); do curl -sf "$BASE/api/v1/ping" >/dev/null && return 0; sleep 0.1; done
-    echo "fcgi did not come back" >&2
-    exit 1
-}
 work=$(mktemp -d)
 trap 'restart_fcgi; rm -rf "$work"' EXIT
 restart_fcgi RATE_LIMIT_API_LIMIT=1000000000 RATE_LIMIT_AUTH_LIMIT=1000000000 RATE_LIMIT_EXEMPT_IPS=

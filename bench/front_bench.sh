@@ -13,20 +13,15 @@
 # BAZAAR_VAR_DIR=var/bench). ROUNDS (default 2) alternations.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
 source "$HERE/lib.sh"
-PORT=${HTTP_PORT:-8080}
-BASE="http://127.0.0.1:$PORT"
 CEIL="http://127.0.0.1:$((PORT + 3))/"
 VAR=$(realpath -m "${BAZAAR_VAR_DIR:-$ROOT/var}")
 ROUNDS=${ROUNDS:-2}
 variants=${1:?usage: bench/front_bench.sh "name=build_dir:VAR=v... name2=..."}
-PSQL=(psql -h 127.0.0.1 -p "${PG_PORT:-15432}" -U "${PG_USER:-postgres}" -d "${PG_DB:-bazaar}" -tAq)
-curl -sf "$BASE/api/v1/ping" >/dev/null || { echo "stack not running on :$PORT" >&2; exit 1; }
+require_stack
 HZ=$(getconf CLK_TCK)
 
-first=$("${PSQL[@]}" -f "$HERE/seed_books.sql" | tail -1)
-export BOOK_ID_MIN=$first BOOK_ID_MAX=$((first + 9999))
+seed_books
 CEILING_PORT=$((PORT + 3)) "$HERE/ceiling.sh" start
 trap 'CEILING_PORT=$((PORT + 3)) "$HERE/ceiling.sh" stop' EXIT
 
@@ -57,7 +52,6 @@ ticks_of() {  # utime + stime of the pids in the files given
     echo "$sum"
 }
 fcgi_pids() { ls "$VAR"/run/fcgi-*.pid; }
-xacts() { "${PSQL[@]}" -c "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
 
 # measure LABEL URL CONNS [wrk args] — req/s, p99, CPU µs per request, Postgres tx per request.
 measure() {

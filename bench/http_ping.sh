@@ -6,8 +6,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/lib.sh"
 
-PORT=${HTTP_PORT:-8080}
-curl -sf "http://127.0.0.1:$PORT/api/v1/ping" >/dev/null || { echo "stack not running on :$PORT" >&2; exit 1; }
+require_stack
 
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}"
 wrk_run warmup "http://127.0.0.1:$PORT/api/v1/ping" 3s >/dev/null

@@ -1,4 +1,10 @@
-# Shared by the bench scripts: run wrk, keep req/s and p99 per label.
+# Shared by the bench scripts: where the stack is, how to restart its fcgi
+# processes, the 10,000 bench books, and wrk runs with req/s and p99 per label.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PORT=${HTTP_PORT:-8080}
+BASE="http://127.0.0.1:$PORT"
+PSQL=(psql -h 127.0.0.1 -p "${PG_PORT:-15432}" -U "${PG_USER:-postgres}" -d "${PG_DB:-bazaar}" -tAq)
+RCLI=(redis-cli -p "${REDIS_PORT:-16379}")
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-15s}
@@ -24,3 +30,27 @@ ratio() {
     awk -v a="${RPS[$2]}" -v b="${RPS[$1]}" -v l="$2" -v r="$1" \
         'BEGIN { printf "%-28s %.1f %% of %s\n", l, 100 * a / b, r }'
 }
+
+require_stack() {
+    curl -sf "$BASE/api/v1/ping" >/dev/null || { echo "stack not running on :$PORT" >&2; exit 1; }
+}
+
+# seed_books — makes sure the 10,000 bench books exist; exports their ids
+# as BOOK_ID_MIN..BOOK_ID_MAX (for lua/random_book.lua).
+seed_books() {
+    local first
+    first=$("${PSQL[@]}" -f "$ROOT/bench/seed_books.sql" | tail -1)
+    export BOOK_ID_MIN=$first BOOK_ID_MAX=$((first + 9999))
+}
+
+# restart_fcgi [VAR=value...] — the stack's fcgi processes again, with extra
+# environment; waits until they answer.
+restart_fcgi() {
+    env "$@" "$ROOT/scripts/stack" svc restart fcgi >/dev/null
+    for _ in $(seq 1 50); do curl -sf "$BASE/api/v1/ping" >/dev/null && return 0; sleep 0.1; done
+    echo "fcgi did not come back" >&2
+    exit 1
+}
+
+# Postgres transactions committed so far (per-request figures: a difference).
+xacts() { "${PSQL[@]}" -c "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }

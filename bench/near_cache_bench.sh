@@ -15,23 +15,12 @@
 # BAZAAR_VAR_DIR...), then bench/near_cache_bench.sh
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
 source "$HERE/lib.sh"
 
-PORT=${HTTP_PORT:-8080}
-BASE="http://127.0.0.1:$PORT"
-PSQL=(psql -h 127.0.0.1 -p "${PG_PORT:-15432}" -U "${PG_USER:-postgres}" -d "${PG_DB:-bazaar}" -tAq)
-curl -sf "$BASE/api/v1/ping" >/dev/null || { echo "stack not running on :$PORT" >&2; exit 1; }
+require_stack
 
-first=$("${PSQL[@]}" -f "$HERE/seed_books.sql" | tail -1)
-export BOOK_ID_MIN=$first BOOK_ID_MAX=$((first + 9999))
+seed_books
 
-restart_fcgi() {
-    env "$@" "$ROOT/scripts/stack" svc restart fcgi >/dev/null
-    for _ in $(seq 1 50); do curl -sf "$BASE/api/v1/ping" >/dev/null && return 0; sleep 0.1; done
-    echo "fcgi did not come back" >&2
-    exit 1
-}
 trap 'restart_fcgi' EXIT
 
 near_hits() { curl -s "$BASE/metrics" | awk '$1 == "bazaar_cache_near_hits_total" {print $2}'; }

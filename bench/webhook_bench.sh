@@ -16,12 +16,10 @@
 #   bench/webhook_bench.sh            ORDERS=2000 CONCURRENCY=8
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-PORT=${HTTP_PORT:-8080}
+source "$HERE/lib.sh"
 ORDERS=${ORDERS:-2000}
 export CONCURRENCY=${CONCURRENCY:-8}
-PSQL=(psql -h 127.0.0.1 -p "${PG_PORT:-15432}" -U "${PG_USER:-postgres}" -d "${PG_DB:-bazaar}" -tAq)
-curl -sf "http://127.0.0.1:$PORT/api/v1/ping" >/dev/null || { echo "stack not running on :$PORT" >&2; exit 1; }
+require_stack
 if [[ -z ${WEBHOOK_SECRET:-} ]]; then
     WEBHOOK_SECRET=$(<"${BAZAAR_VAR_DIR:-$ROOT/var}/secrets/webhook_secret")
 fi

@@ -11,11 +11,9 @@
 # BUILD_DIR); SETS (default 20), UPLOADS (default 20).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
+source "$HERE/../lib.sh"
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 VAR=$(realpath -m "${BAZAAR_VAR_DIR:-$ROOT/var}")
-PORT=${HTTP_PORT:-8080}
-BASE="http://127.0.0.1:$PORT"
 SETS=${SETS:-20}
 UPLOADS=${UPLOADS:-20}
 WORK=$(mktemp -d)

@@ -11,16 +11,14 @@
 # Usage: HTTP_PORT PG_PORT REDIS_PORT BAZAAR_VAR_DIR as for `scripts/stack up`.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
+source "$HERE/../lib.sh"
 VAR=$(realpath -m "${BAZAAR_VAR_DIR:-$ROOT/var}")
-BASE="http://127.0.0.1:${HTTP_PORT:-8080}"
 ROWS=${ROWS:-100000}
 ORDERS=${ORDERS:-10000}
-PSQL=(psql -h 127.0.0.1 -p "${PG_PORT:-15432}" -U "${PG_USER:-postgres}" -d "${PG_DB:-bazaar}" -tAq)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-curl -sf "$BASE/api/v1/ping" >/dev/null || { echo "no stack on $BASE" >&2; exit 1; }
+require_stack
 token=$(curl -sf "$BASE/api/v1/auth/login" -H 'Content-Type: application/json' \
     -d "{\"email\":\"admin@example.com\",\"password\":\"${SEED_ADMIN_PASSWORD:-admin-password-1}\"}" |
     sed -E 's/.*"accessToken":"([^"]+)".*/\1/')

@@ -20,7 +20,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { get, post, waitFor, redisCli } from '../lib/client.mjs';
 import { loginAdmin } from '../lib/auth_helpers.mjs';
-import { FcgiConnection } from '../lib/fastcgi.mjs';
+import { FcgiConnection } from '../lib/fcgi_client.mjs';
 
 const VAR = process.env.BAZAAR_VAR_DIR;
 const SOCKETS = [`${VAR}/run/fcgi-0.sock`, `${VAR}/run/fcgi-1.sock`];
@@ -62,11 +62,11 @@ async function createBook(title) {
 async function readUntilNear(p, id, title, timeoutMs = 20000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const res = await conns[p].request('GET', `/api/v1/books/${id}`);
+    const res = await conns[p].request({ method: 'GET', uri: `/api/v1/books/${id}` });
     assert.equal(res.status, 200, res.text);
     assert.equal(res.json.data.title, title, `process ${p} served a stale title`);
-    if (res.headers.get('x-cache-layer') === 'near') {
-      assert.equal(res.headers.get('x-cache'), 'HIT');
+    if (res.headers['x-cache-layer'] === 'near') {
+      assert.equal(res.headers['x-cache'], 'HIT');
       return;
     }
     if (Date.now() > deadline) assert.fail(`process ${p} never answered book ${id} from its near cache`);
@@ -81,7 +81,7 @@ async function backgroundReaders(id, perProcess = 2) {
   let reads = 0;
   const loops = cs.map(async (c) => {
     while (running) {
-      const res = await c.request('GET', `/api/v1/books/${id}`);
+      const res = await c.request({ method: 'GET', uri: `/api/v1/books/${id}` });
       assert.equal(res.status, 200, res.text);
       reads++;
     }
@@ -101,9 +101,9 @@ async function writeThenRead(id, i, onStale) {
   const w = i % 2;
   const r = 1 - w;
   const title = `near-${id}-${i}`;
-  const res = await conns[w].request('PATCH', `/api/v1/books/${id}`, { body: { title }, token: admin.accessToken });
+  const res = await conns[w].request({ method: 'PATCH', uri: `/api/v1/books/${id}`, body: { title }, token: admin.accessToken });
   assert.equal(res.status, 200, res.text);
-  const read = await conns[r].request('GET', `/api/v1/books/${id}`);
+  const read = await conns[r].request({ method: 'GET', uri: `/api/v1/books/${id}` });
   assert.equal(read.status, 200, read.text);
   if (read.json.data.title !== title) onStale(i, read);
   return title;
@@ -112,7 +112,7 @@ async function writeThenRead(id, i, onStale) {
 test('both fcgi processes track invalidations, and the near cache answers warm reads', async () => {
   await waitFor('two listeners subscribed', async () => {
     // A process starts its listener on its first cached read.
-    for (const c of conns) await c.request('GET', '/api/v1/tags');
+    for (const c of conns) await c.request({ method: 'GET', uri: '/api/v1/tags' });
     return listenerIds().length >= 2;
   });
   const book = await createBook(`near-first-${Date.now()}`);
@@ -120,8 +120,8 @@ test('both fcgi processes track invalidations, and the near cache answers warm r
   for (const p of [0, 1]) await readUntilNear(p, book.id, book.title);
   // Exactly the same bytes as a Redis hit through nginx.
   const viaNginx = await get(`/api/v1/books/${book.id}`);
-  const near = await conns[0].request('GET', `/api/v1/books/${book.id}`);
-  assert.equal(near.headers.get('x-cache-layer'), 'near');
+  const near = await conns[0].request({ method: 'GET', uri: `/api/v1/books/${book.id}` });
+  assert.equal(near.headers['x-cache-layer'], 'near');
   assert.equal(near.text, viaNginx.text);
   assert.ok(await metric('bazaar_cache_near_hits_total') >= before + 3);
 });
@@ -136,7 +136,7 @@ test('read-your-writes across processes: 2,000 writes, background readers, zero 
       // The reading process holds the current body in memory...
       await readUntilNear(1 - (i % 2), book.id, title);
       // ...then the other one writes, and the reader must see the write.
-      title = await writeThenRead(book.id, i, (n, res) => stale.push({ n, got: res.json.data.title, layer: res.headers.get('x-cache-layer') }));
+      title = await writeThenRead(book.id, i, (n, res) => stale.push({ n, got: res.json.data.title, layer: res.headers['x-cache-layer'] }));
     }
   } finally {
     const reads = await stopReaders();
@@ -163,7 +163,7 @@ test('invalidation connections killed mid-run: zero stale reads, near hits resum
         for (const id of ids) redisCli('CLIENT', 'KILL', 'ID', id);
         kills++;
       }
-      title = await writeThenRead(book.id, i, (n, res) => stale.push({ n, got: res.json.data.title, layer: res.headers.get('x-cache-layer') }));
+      title = await writeThenRead(book.id, i, (n, res) => stale.push({ n, got: res.json.data.title, layer: res.headers['x-cache-layer'] }));
     }
   } finally {
     await stopReaders();
@@ -186,9 +186,9 @@ test('a flush in Redis (nil invalidation) empties every near cache', async () =>
   redisCli('-n', '9', 'FLUSHDB');
   redisCli('-n', '9', 'PING');
   for (const p of [0, 1]) {
-    const res = await conns[p].request('GET', `/api/v1/books/${book.id}`);
-    assert.equal(res.headers.get('x-cache'), 'HIT');
-    assert.equal(res.headers.get('x-cache-layer'), 'redis', `process ${p} still held the body after the flush`);
+    const res = await conns[p].request({ method: 'GET', uri: `/api/v1/books/${book.id}` });
+    assert.equal(res.headers['x-cache'], 'HIT');
+    assert.equal(res.headers['x-cache-layer'], 'redis', `process ${p} still held the body after the flush`);
   }
 });
 
@@ -203,14 +203,14 @@ test('Redis frozen: no near hit once the listener is overdue, writes answer 503,
     await new Promise((r) => setTimeout(r, 2500));
     for (const p of [0, 1]) {
       const t0 = Date.now();
-      const res = await conns[p].request('GET', `/api/v1/books/${book.id}`, { timeoutMs: HANG_MS });
+      const res = await conns[p].request({ method: 'GET', uri: `/api/v1/books/${book.id}`, timeoutMs: HANG_MS });
       assert.equal(res.status, 200, res.text);
-      assert.notEqual(res.headers.get('x-cache-layer'), 'near', `process ${p} answered from memory with Redis frozen`);
-      assert.equal(res.headers.get('x-cache'), 'BYPASS');
+      assert.notEqual(res.headers['x-cache-layer'], 'near', `process ${p} answered from memory with Redis frozen`);
+      assert.equal(res.headers['x-cache'], 'BYPASS');
       assert.equal(res.json.data.title, book.title);
       assert.ok(Date.now() - t0 < HANG_MS);
     }
-    const w = await conns[0].request('PATCH', `/api/v1/books/${book.id}`, { body: { title: 'never' }, token: admin.accessToken, timeoutMs: HANG_MS });
+    const w = await conns[0].request({ method: 'PATCH', uri: `/api/v1/books/${book.id}`, body: { title: 'never' }, token: admin.accessToken, timeoutMs: HANG_MS });
     assert.equal(w.status, 503, w.text);
     assert.equal(w.json?.error?.code, 'UNAVAILABLE', w.text);
   } finally {

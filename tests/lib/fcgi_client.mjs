@@ -1,6 +1,12 @@
-// A small FastCGI client (the web-server side of the protocol) for tests that
-// talk to a bazaar-fcgi unix socket directly, without nginx: requests can be
-// sent in pieces, stalled half-way, or several on one kept connection.
+// A small FastCGI client (the web-server side of the protocol, FastCGI 1.0
+// responder) for tests that talk to a bazaar-fcgi unix socket directly, as
+// nginx would, without its load balancing: a test chooses which process
+// answers, sends requests in pieces, stalls half-way, or keeps several on one
+// connection (FCGI_KEEP_CONN).
+//
+//   const c = await FcgiConnection.open(`${VAR}/run/fcgi-0.sock`);
+//   const res = await c.request({ uri: '/api/v1/books/1', token });
+//   res.status, res.headers['x-cache'], res.json
 import net from 'node:net';
 
 const BEGIN_REQUEST = 1;
@@ -41,40 +47,65 @@ function stream(type, id, data) {
 }
 
 // The bytes of one request as nginx sends them: BEGIN_REQUEST (responder,
-// FCGI_KEEP_CONN unless keepConn is false), PARAMS, STDIN.
+// FCGI_KEEP_CONN unless keepConn is false), PARAMS, STDIN. `headers` become
+// HTTP_* params; `body` is a string, a Buffer or an object (sent as JSON);
+// `token` becomes a bearer Authorization header.
 export function encodeRequest({ id = 1, keepConn = true, method = 'GET', uri = '/api/v1/ping', headers = {},
-  body = '', params = {} } = {}) {
-  const data = Buffer.from(body);
+  body = '', token, remoteAddr = '127.0.0.1', params = {} } = {}) {
+  const h = { ...headers };
+  if (token) h.Authorization = `Bearer ${token}`;
+  let data;
+  if (Buffer.isBuffer(body) || typeof body === 'string') data = Buffer.from(body);
+  else {
+    data = Buffer.from(JSON.stringify(body));
+    if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['Content-Type'] = 'application/json';
+  }
+  const q = uri.indexOf('?');
   const all = {
+    GATEWAY_INTERFACE: 'CGI/1.1',
     REQUEST_METHOD: method,
     REQUEST_URI: uri,
-    QUERY_STRING: uri.includes('?') ? uri.slice(uri.indexOf('?') + 1) : '',
+    DOCUMENT_URI: q < 0 ? uri : uri.slice(0, q),
+    QUERY_STRING: q < 0 ? '' : uri.slice(q + 1),
     CONTENT_LENGTH: data.length ? String(data.length) : '',
     CONTENT_TYPE: data.length ? 'application/json' : '',
-    REMOTE_ADDR: '127.0.0.1',
+    REMOTE_ADDR: remoteAddr,
+    REMOTE_PORT: '50000',
+    SERVER_PORT: '80',
     SERVER_PROTOCOL: 'HTTP/1.1',
-    ...Object.fromEntries(Object.entries(headers).map(([k, v]) => [`HTTP_${k.toUpperCase().replace(/-/g, '_')}`, v])),
-    ...params,
+    REQUEST_SCHEME: 'http',
   };
+  for (const [k, v] of Object.entries(h)) {
+    const name = k.toUpperCase().replace(/-/g, '_');
+    if (name === 'CONTENT_TYPE') all.CONTENT_TYPE = v;
+    else all[`HTTP_${name}`] = v;
+  }
+  Object.assign(all, params);
   const begin = record(BEGIN_REQUEST, id, Buffer.from([0, 1, keepConn ? 1 : 0, 0, 0, 0, 0, 0]));
   return Buffer.concat([begin, stream(PARAMS, id, encodeParams(all)), stream(STDIN, id, data)]);
 }
 
-// Parses the CGI response of STDOUT: "Status: 200 OK\r\nHeader: v\r\n\r\nbody".
-function parseCgi(stdout) {
-  const text = stdout.toString('utf8');
-  const split = text.indexOf('\r\n\r\n');
-  const head = split < 0 ? text : text.slice(0, split);
-  const body = split < 0 ? '' : text.slice(split + 4);
+// Parses the CGI response of STDOUT: "Status: 200 OK\r\nHeader: v\r\n\r\nbody"
+// → {status, headers (lower-case names; repeated ones joined by ", "), body,
+// text (the same as body), json (undefined unless the body is JSON)}.
+export function parseCgi(stdout) {
+  let split = stdout.indexOf('\r\n\r\n');
+  let sep = 4;
+  if (split < 0) { split = stdout.indexOf('\n\n'); sep = 2; }
+  if (split < 0) throw new Error(`FastCGI response without a header block: ${stdout.toString().slice(0, 200)}`);
   const headers = {};
-  for (const line of head.split('\r\n')) {
+  for (const line of stdout.subarray(0, split).toString('latin1').split(/\r?\n/)) {
     const c = line.indexOf(':');
-    if (c > 0) headers[line.slice(0, c).toLowerCase()] = line.slice(c + 1).trim();
+    if (c <= 0) continue;
+    const name = line.slice(0, c).trim().toLowerCase();
+    const value = line.slice(c + 1).trim();
+    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
   }
   const status = Number((headers.status || '200').split(' ')[0]);
+  const body = stdout.subarray(split + sep).toString('utf8');
   let json;
-  try { json = JSON.parse(body); } catch { json = undefined; }
-  return { status, headers, body, json };
+  try { json = body ? JSON.parse(body) : undefined; } catch { json = undefined; }
+  return { status, headers, body, text: body, json };
 }
 
 // One connection to a bazaar-fcgi socket. `response()` resolves with the next
@@ -135,15 +166,24 @@ export class FcgiConnection {
     if (this.done.length) return Promise.resolve(this.done.shift());
     if (this.isClosed) return Promise.reject(new Error('connection closed'));
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no FastCGI response within ${timeoutMs} ms`)), timeoutMs);
-      this.waiters.push({
+      const waiter = {
         resolve: (r) => { clearTimeout(t); resolve(r); },
         reject: (e) => { clearTimeout(t); reject(e); },
-      });
+      };
+      // A late answer would be taken for the next request's: the connection
+      // is closed instead, as nginx does after its read timeout.
+      const t = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        this.sock.destroy();
+        reject(new Error(`no FastCGI response within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.push(waiter);
     });
   }
 
-  async request(opts, timeoutMs) {
+  // One request and its response; `opts` as encodeRequest's, plus
+  // `timeoutMs` (10 s).
+  async request(opts = {}, timeoutMs = opts.timeoutMs) {
     await this.write(encodeRequest(opts));
     return this.response(timeoutMs);
   }
