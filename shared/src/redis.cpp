@@ -437,9 +437,11 @@ Reply Redis::eval_script(std::string_view name, const std::vector<std::string>& 
 
 Reply Redis::wait_replicas(std::string_view key, int replicas, int timeout_ms) {
     RedisArgs wait{"WAIT", std::to_string(replicas), std::to_string(timeout_ms)};
-    // Cluster: on the connection to the master owning `key`'s slot.
-    if (cluster_) return cluster_->command_on_slot_of(key, wait);
-    return conn_.command(wait);
+    // WAIT may block up to timeout_ms: the socket timeout is raised by as
+    // much, as for a blocking command. Cluster: on the connection to the
+    // master owning `key`'s slot.
+    if (cluster_) return cluster_->command_on_slot_of(key, wait, timeout_ms);
+    return conn_.blocking_command(wait, timeout_ms);
 }
 
 RedisOptions redis_options(const Config& config) {

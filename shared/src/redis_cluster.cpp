@@ -231,9 +231,9 @@ Reply RedisCluster::blocking_command(const RedisArgs& args, int extra_ms) {
     return r;
 }
 
-Reply RedisCluster::command_on_slot_of(std::string_view key, const RedisArgs& args) {
+Reply RedisCluster::command_on_slot_of(std::string_view key, const RedisArgs& args, int extra_ms) {
     std::string node = node_for_slot(redis_slot::key_slot(key));
-    Reply r = run(args, node);
+    Reply r = run(args, node, extra_ms);
     if (r.is_error()) throw_reply_error(r);
     return r;
 }

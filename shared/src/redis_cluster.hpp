@@ -53,8 +53,9 @@ class RedisCluster {
     Reply blocking_command(const RedisArgs& args, int extra_ms);
     std::vector<Reply> pipeline(const std::vector<RedisArgs>& commands);
     Reply eval_script(const RedisArgs& evalsha, const std::string& source);
-    // `args` (keyless, e.g. WAIT) on the master of `key`'s slot.
-    Reply command_on_slot_of(std::string_view key, const RedisArgs& args);
+    // `args` (keyless, e.g. WAIT) on the master of `key`'s slot; the socket
+    // timeout raised by `extra_ms`.
+    Reply command_on_slot_of(std::string_view key, const RedisArgs& args, int extra_ms = 0);
     std::vector<Reply> on_every_master(const RedisArgs& args);
     void ping_nodes_of(const std::vector<std::string>& keys);
     void scan_all(std::string_view match, std::size_t count,
