@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <stdexcept>
 #include <thread>
 
 #include "bazaar/error.hpp"
@@ -20,15 +21,15 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 }
 
 // "MOVED 3999 127.0.0.1:6381" / "ASK 3999 127.0.0.1:6381" → "127.0.0.1:6381".
-std::string redirect_target(std::string_view err) {
+// Redis 7 sends ":6381" when the node does not know its own address: the
+// host is then the one of the node that answered (`from`).
+std::string redirect_target(std::string_view err, const std::string& from) {
     auto space = err.rfind(' ');
     if (space == std::string_view::npos)
-        throw RedisError("malformed redirection: " + std::string(err));
+        throw std::invalid_argument("malformed redirection: " + std::string(err));
     std::string target(err.substr(space + 1));
-    // ":6381" (Redis 7 when the node does not know its address): the
-    // caller's host is not known here; such targets fail to parse and count
-    // as a lost connection (the map refresh then finds the node).
-    parse_node_address(target);
+    if (!target.empty() && target[0] == ':') target = parse_node_address(from).host + target;
+    parse_node_address(target);  // throws std::invalid_argument when malformed
     return target;
 }
 
@@ -79,6 +80,10 @@ void RedisCluster::refresh(const std::string& first_choice) {
             candidates.push_back(n);
     };
     add(first_choice);
+    // Nodes this object is connected to first: a node cut off by a
+    // partition would cost a connect timeout before the others are asked.
+    for (const auto& [n, c] : conns_)
+        if (c->connected()) add(n);
     if (map_)
         for (const auto& n : map_->nodes()) add(n.str());
     for (const auto& n : seeds_) add(n.str());
@@ -168,7 +173,7 @@ Reply RedisCluster::run(const RedisArgs& args, std::string& node, int extra_ms) 
             }
             std::string target;
             try {
-                target = redirect_target(err);
+                target = redirect_target(err, node);
             } catch (const std::invalid_argument&) {
                 stale_ = true;
                 throw Error::unavailable("redis");

@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "bazaar/config.hpp"
 #include "bazaar/error.hpp"
 #include "bazaar/redis.hpp"
 #include "bazaar/redis_command_keys.hpp"
@@ -105,6 +106,16 @@ TEST(RedisCommandKeys, TableKnowsEveryCommandTheCodeBaseSends) {
     EXPECT_TRUE(seen.count("EVALSHA") && seen.count("SET") && seen.count("PING"));
 }
 
+TEST(RedisClusterConfig, SeedsComeFromRedisCluster) {
+    Config c = Config::from_map({{"REDIS_CLUSTER", "10.0.0.1:7000, 10.0.0.2:7001"}});
+    EXPECT_EQ(c.redis_cluster, (std::vector<std::string>{"10.0.0.1:7000", "10.0.0.2:7001"}));
+    EXPECT_EQ(redis_options(c).cluster, c.redis_cluster);
+    EXPECT_TRUE(Config::from_map({}).redis_cluster.empty()) << "single mode by default";
+    EXPECT_FALSE(Redis(redis_options(Config::from_map({}))).is_cluster());
+    EXPECT_THROW(Config::from_map({{"REDIS_CLUSTER", "10.0.0.1"}}), ConfigError);
+    EXPECT_THROW(Config::from_map({{"REDIS_CLUSTER", "10.0.0.1:99999"}}), ConfigError);
+}
+
 /* ---- a fake 3-master cluster ---- */
 
 struct Range {
@@ -178,6 +189,12 @@ class FakeCluster {
         std::lock_guard lock(mu_);
         ping_pong_ = slot;
     }
+    // MOVED names the new owner as ":port" (a node that does not know its
+    // own address, Redis 7).
+    void bare_moved() {
+        std::lock_guard lock(mu_);
+        bare_moved_ = true;
+    }
     void flush_scripts(std::size_t i) {
         std::lock_guard lock(mu_);
         loaded_[i] = false;
@@ -235,7 +252,8 @@ class FakeCluster {
         auto ask = ask_.find(slot);
         bool importing = ask != ask_.end() && ask->second == i && conn.asking;
         if (own != i && !importing)
-            return R::error("MOVED " + std::to_string(slot) + " " + addr(own));
+            return R::error("MOVED " + std::to_string(slot) + " " +
+                            (bare_moved_ ? ":" + std::to_string(nodes_[own]->port()) : addr(own)));
         if (own == i && ask != ask_.end() && !data_[i].count(key))
             return R::error("ASK " + std::to_string(slot) + " " + addr(ask->second));
         if (name == "GET") {
@@ -265,6 +283,7 @@ class FakeCluster {
     std::vector<bool> loaded_;
     std::map<int, std::size_t> ask_;
     int ping_pong_ = -1;
+    bool bare_moved_ = false;
 };
 
 std::string script_dir() {
@@ -352,6 +371,17 @@ TEST(RedisCluster, MovedRefreshesTheMapAndRetriesAtTheNewOwner) {
     fc.node(0).clear_received();
     EXPECT_EQ(r.command({"GET", k}).str(), "after");
     EXPECT_EQ(fc.node(0).count("GET"), 0u) << "the refreshed map sends it to the new owner";
+}
+
+TEST(RedisCluster, MovedWithoutAHostMeansTheAnsweringNodesHost) {
+    FakeCluster fc;
+    Redis r(fc.options());
+    std::string k = fc.key_on(0, "bare");
+    r.command({"PING"});
+    fc.bare_moved();
+    fc.move_slot(redis_slot::key_slot(k), 2);
+    r.command({"SET", k, "there"});
+    EXPECT_EQ(fc.value(2, k), "there");
 }
 
 TEST(RedisCluster, AskIsFollowedWithAskingWithoutChangingTheMap) {

@@ -37,6 +37,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 struct redisContext;
@@ -87,6 +88,16 @@ class RedisArgs {
 };
 
 struct RedisOptions {
+    // A constructor rather than an aggregate, so that the brace lists of
+    // four values written before `cluster` existed still compile warning-free.
+    RedisOptions(std::string host_ = "127.0.0.1", int port_ = 6379, int timeout_ms_ = 500,
+                 std::string socket_ = "", std::vector<std::string> cluster_ = {})
+        : host(std::move(host_)),
+          port(port_),
+          timeout_ms(timeout_ms_),
+          socket(std::move(socket_)),
+          cluster(std::move(cluster_)) {}
+
     std::string host = "127.0.0.1";
     int port = 6379;
     int timeout_ms = 500;
