@@ -63,7 +63,8 @@ const seedAddrs = () => process.env.REDIS_CLUSTER.split(',').map((s) => s.trim()
 
 function clusterCli(addr, args) {
   const i = addr.lastIndexOf(':');
-  return execFileSync('redis-cli', ['-h', addr.slice(0, i), '-p', addr.slice(i + 1), ...args], { encoding: 'utf8' }).trim();
+  return execFileSync('redis-cli', ['-h', addr.slice(0, i), '-p', addr.slice(i + 1), ...args],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
 
 // CLUSTER NODES as seen by the first seed that answers:
