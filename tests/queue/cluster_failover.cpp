@@ -117,6 +117,12 @@ TEST(QueueClusterFailover, MasterKilledMidRunLosesNoConfirmedJob) {
     std::set<std::string> confirmed, pending, at_risk, acked;
     std::atomic<bool> killed{false}, back{false};
     std::thread killer;
+    struct Joiner {  // also when an assertion returns early
+        std::thread& t;
+        ~Joiner() {
+            if (t.joinable()) t.join();
+        }
+    } joiner{killer};
     int batches = 0, add_errors = 0;
     std::string promoted;
 
@@ -177,7 +183,7 @@ TEST(QueueClusterFailover, MasterKilledMidRunLosesNoConfirmedJob) {
         }
         if (back) ++after_back;
     }
-    killer.join();
+    if (killer.joinable()) killer.join();
     ASSERT_TRUE(killed);
     ASSERT_FALSE(promoted.empty()) << "no replica was promoted";
     // Whatever is still pending is on the new master, which did not die.
