@@ -16,6 +16,7 @@
 #include "bazaar/error.hpp"
 #include "bazaar/log.hpp"
 #include "bazaar/text/hex.hpp"
+#include "redis_cluster.hpp"
 
 namespace bazaar {
 
@@ -93,78 +94,84 @@ RedisArgs& RedisArgs::add(std::int64_t v) {
 
 /* ---- server states that are outages ---- */
 
-namespace {
 // Error replies that mean "Redis cannot serve now", not "this command is
 // wrong": loading its dataset after a restart, busy in a long script,
-// refusing writes after a failed save, a replica cut off from its master.
-// They are outages like a closed socket: 503 UNAVAILABLE, and the caller may
-// try again shortly. The connection itself is fine and is kept.
+// refusing writes after a failed save, a replica cut off from its master, a
+// cluster slot migrating (TRYAGAIN) or a cluster without a quorum
+// (CLUSTERDOWN). They are outages like a closed socket: 503 UNAVAILABLE, and
+// the caller may try again shortly. The connection itself is fine and is
+// kept.
 bool is_outage_reply(std::string_view err) {
-    for (std::string_view prefix : {"LOADING", "BUSY", "MASTERDOWN", "MISCONF", "TRYAGAIN"}) {
+    for (std::string_view prefix :
+         {"LOADING", "BUSY", "MASTERDOWN", "MISCONF", "TRYAGAIN", "CLUSTERDOWN"}) {
         if (err.substr(0, prefix.size()) == prefix) return true;
     }
     return false;
 }
-}  // namespace
 
 void throw_reply_error(const Reply& r) {
     if (is_outage_reply(r.str())) throw Error::unavailable("redis");
     throw RedisError(std::string(r.str()));
 }
 
-/* ---- connection ---- */
+/* ---- one connection ---- */
 
-Redis::Redis(RedisOptions opts) : opts_(std::move(opts)) {}
+RedisConnection::RedisConnection(std::string host, int port, std::string socket, int timeout_ms)
+    : host_(std::move(host)), port_(port), socket_(std::move(socket)), timeout_ms_(timeout_ms) {}
 
-Redis::~Redis() {
+RedisConnection::~RedisConnection() {
     disconnect();
 }
 
-void Redis::disconnect() {
+void RedisConnection::disconnect() {
     if (ctx_) redisFree(ctx_);
     ctx_ = nullptr;
 }
 
-void Redis::set_timeout(int ms) {
+void RedisConnection::set_timeout(int ms) {
     timeval tv{ms / 1000, (ms % 1000) * 1000};
     redisSetTimeout(ctx_, tv);
 }
 
-redisContext* Redis::ensure() {
-    if (ctx_) return ctx_;
+void RedisConnection::ensure() {
+    if (ctx_) return;
     auto now = std::chrono::steady_clock::now();
     if (now < next_attempt_) throw Error::unavailable("redis");
-    timeval tv{opts_.timeout_ms / 1000, (opts_.timeout_ms % 1000) * 1000};
+    timeval tv{timeout_ms_ / 1000, (timeout_ms_ % 1000) * 1000};
     // A local Redis over its unix socket: no TCP stack, about a third less
     // CPU per round trip on both sides.
-    redisContext* c = opts_.socket.empty()
-                          ? redisConnectWithTimeout(opts_.host.c_str(), opts_.port, tv)
-                          : redisConnectUnixWithTimeout(opts_.socket.c_str(), tv);
+    redisContext* c = socket_.empty() ? redisConnectWithTimeout(host_.c_str(), port_, tv)
+                                      : redisConnectUnixWithTimeout(socket_.c_str(), tv);
     if (!c || c->err) {
         std::string why = c ? c->errstr : "out of memory";
         if (c) redisFree(c);
         next_attempt_ = now + kReconnectBackoff;
-        log::warn("redis connect failed", {{"error", why}});
+        closed_by_peer_ = false;
+        log::warn("redis connect failed",
+                  {{"node", socket_.empty() ? host_ + ":" + std::to_string(port_) : socket_},
+                   {"error", why}});
         throw Error::unavailable("redis");
     }
     ctx_ = c;
-    set_timeout(opts_.timeout_ms);
-    if (opts_.socket.empty()) redisEnableKeepAlive(ctx_);
-    return ctx_;
+    set_timeout(timeout_ms_);
+    if (socket_.empty()) redisEnableKeepAlive(ctx_);
 }
 
-void Redis::fail(const char* what) {
+void RedisConnection::fail(const char* what) {
     std::string why = ctx_ && ctx_->err ? ctx_->errstr : "no reply";
     closed_by_peer_ =
         ctx_ && (ctx_->err == REDIS_ERR_EOF ||
                  (ctx_->err == REDIS_ERR_IO && (errno == ECONNRESET || errno == EPIPE)));
     disconnect();
     next_attempt_ = std::chrono::steady_clock::now() + kReconnectBackoff;
-    log::warn("redis connection lost", {{"during", what}, {"error", why}});
+    log::warn("redis connection lost",
+              {{"node", socket_.empty() ? host_ + ":" + std::to_string(port_) : socket_},
+               {"during", what},
+               {"error", why}});
     throw Error::unavailable("redis");
 }
 
-void Redis::append(const RedisArgs& args) {
+void RedisConnection::append(const RedisArgs& args) {
     const auto& parts = args.parts();
     std::vector<const char*> argv(parts.size());
     std::vector<size_t> lens(parts.size());
@@ -178,7 +185,14 @@ void Redis::append(const RedisArgs& args) {
     }
 }
 
-Reply Redis::read_one() {
+void RedisConnection::flush() {
+    int done = 0;
+    while (!done) {
+        if (redisBufferWrite(ctx_, &done) != REDIS_OK) fail("write");
+    }
+}
+
+Reply RedisConnection::read_one() {
     void* raw = nullptr;
     if (redisGetReply(ctx_, &raw) != REDIS_OK || !raw) fail("read");
     return Reply(static_cast<redisReply*>(raw));
@@ -192,7 +206,7 @@ Reply Redis::read_one() {
 // fresh connection. Timeouts (a hung server) are never retried: that would
 // only double the wait.
 template <class F>
-auto Redis::retry_stale(F&& fn) {
+auto RedisConnection::retry_stale(F&& fn) {
     bool reused = ctx_ != nullptr;
     try {
         return fn();
@@ -203,7 +217,15 @@ auto Redis::retry_stale(F&& fn) {
     }
 }
 
-Reply Redis::command(const RedisArgs& args) {
+Reply RedisConnection::exchange(const RedisArgs& args) {
+    return retry_stale([&] {
+        ensure();
+        append(args);
+        return read_one();
+    });
+}
+
+Reply RedisConnection::command(const RedisArgs& args) {
     return retry_stale([&] {
         ensure();
         append(args);
@@ -213,17 +235,17 @@ Reply Redis::command(const RedisArgs& args) {
     });
 }
 
-Reply Redis::blocking_command(const RedisArgs& args, int extra_ms) {
+Reply RedisConnection::blocking_command(const RedisArgs& args, int extra_ms) {
     ensure();
-    set_timeout(opts_.timeout_ms + extra_ms);
+    set_timeout(timeout_ms_ + extra_ms);
     append(args);
     Reply r = read_one();
-    set_timeout(opts_.timeout_ms);
+    set_timeout(timeout_ms_);
     if (r.is_error()) throw_reply_error(r);
     return r;
 }
 
-std::vector<Reply> Redis::pipeline(const std::vector<RedisArgs>& commands) {
+std::vector<Reply> RedisConnection::pipeline(const std::vector<RedisArgs>& commands) {
     return retry_stale([&] {
         ensure();
         for (const auto& c : commands) append(c);
@@ -234,6 +256,69 @@ std::vector<Reply> Redis::pipeline(const std::vector<RedisArgs>& commands) {
             if (r.is_error() && is_outage_reply(r.str())) throw Error::unavailable("redis");
         return out;
     });
+}
+
+void scan_node(RedisConnection& conn, std::string_view match, std::size_t count,
+               const std::function<void(const Reply& keys)>& page) {
+    std::string cursor = "0";
+    do {
+        Reply r = conn.command(RedisArgs{"SCAN", cursor, "MATCH", match, "COUNT"}.add(
+            static_cast<std::int64_t>(count)));
+        if (r.size() != 2) throw RedisError("malformed SCAN reply");
+        cursor = std::string(r.at(0).str());
+        if (r.at(1).size() > 0) page(r.at(1));
+    } while (cursor != "0");
+}
+
+/* ---- the per-thread client: one server, or a cluster ---- */
+
+Redis::Redis(RedisOptions opts)
+    : conn_(opts.host, opts.port, opts.socket, opts.timeout_ms),
+      cluster_(opts.cluster.empty() ? nullptr : std::make_unique<RedisCluster>(opts)) {}
+
+Redis::~Redis() = default;
+
+bool Redis::connected() const {
+    return cluster_ ? cluster_->connected() : conn_.connected();
+}
+
+void Redis::disconnect() {
+    if (cluster_) cluster_->disconnect();
+    conn_.disconnect();
+}
+
+Reply Redis::command(const RedisArgs& args) {
+    if (cluster_) [[unlikely]]
+        return cluster_->command(args);
+    return conn_.command(args);
+}
+
+Reply Redis::blocking_command(const RedisArgs& args, int extra_ms) {
+    if (cluster_) [[unlikely]]
+        return cluster_->blocking_command(args, extra_ms);
+    return conn_.blocking_command(args, extra_ms);
+}
+
+std::vector<Reply> Redis::pipeline(const std::vector<RedisArgs>& commands) {
+    if (cluster_) [[unlikely]]
+        return cluster_->pipeline(commands);
+    return conn_.pipeline(commands);
+}
+
+void Redis::ping_nodes_of(const std::vector<std::string>& keys) {
+    if (cluster_) return cluster_->ping_nodes_of(keys);
+    conn_.command(RedisArgs{"PING"});
+}
+
+std::vector<Reply> Redis::on_every_master(const RedisArgs& args) {
+    if (cluster_) return cluster_->on_every_master(args);
+    return {conn_.command(args)};
+}
+
+void Redis::scan_all(std::string_view match, std::size_t count,
+                     const std::function<void(const Reply& keys)>& page) {
+    if (cluster_) return cluster_->scan_all(match, count, page);
+    scan_node(conn_, match, count, page);
 }
 
 /* ---- scripts ---- */
@@ -300,6 +385,12 @@ void load_scripts(const std::string& dir) {
     }
 }
 
+const std::string& script_source(std::string_view name) {
+    auto it = scripts().find(std::string(name));
+    if (it == scripts().end()) throw std::logic_error("unknown Redis script " + std::string(name));
+    return it->second.source;
+}
+
 std::string script_sha(std::string_view name) {
     auto it = scripts().find(std::string(name));
     return it == scripts().end() ? std::string() : it->second.sha;
@@ -330,32 +421,32 @@ bool is_noscript(const Reply& r) {
 
 Reply Redis::eval_script(std::string_view name, const std::vector<std::string>& keys,
                          const std::vector<std::string>& args) {
-    auto it = scripts().find(std::string(name));
     RedisArgs cmd = script_command(name, keys, args);
-    Reply r = retry_stale([&] {
-        ensure();
-        append(cmd);
-        return read_one();
-    });
+    if (cluster_) [[unlikely]]
+        return cluster_->eval_script(cmd, script_source(name));
+    Reply r = conn_.exchange(cmd);
     if (r.is_error() && is_outage_reply(r.str())) throw Error::unavailable("redis");
     if (is_noscript(r)) {
-        command(RedisArgs{"SCRIPT", "LOAD", it->second.source});
-        append(cmd);
-        r = read_one();
+        conn_.command(RedisArgs{"SCRIPT", "LOAD", script_source(name)});
+        conn_.append(cmd);
+        r = conn_.read_one();
     }
     if (r.is_error()) throw_reply_error(r);
     return r;
 }
 
 Reply Redis::wait_replicas(std::string_view key, int replicas, int timeout_ms) {
-    // Single instance: the key's node is the one connection. (The cluster
-    // router sends WAIT on the connection that owns the key's slot.)
-    (void)key;
-    return command(RedisArgs{"WAIT", std::to_string(replicas), std::to_string(timeout_ms)});
+    RedisArgs wait{"WAIT", std::to_string(replicas), std::to_string(timeout_ms)};
+    // WAIT may block up to timeout_ms: the socket timeout is raised by as
+    // much, as for a blocking command. Cluster: on the connection to the
+    // master owning `key`'s slot.
+    if (cluster_) return cluster_->command_on_slot_of(key, wait, timeout_ms);
+    return conn_.blocking_command(wait, timeout_ms);
 }
 
 RedisOptions redis_options(const Config& config) {
-    return {config.redis_host, config.redis_port, config.redis_timeout_ms, config.redis_socket};
+    return {config.redis_host, config.redis_port, config.redis_timeout_ms, config.redis_socket,
+            config.redis_cluster};
 }
 
 }  // namespace bazaar

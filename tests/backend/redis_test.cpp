@@ -61,7 +61,7 @@ TEST(Redis, ScriptsRunByShaAndReloadAfterFlush) {
     Redis r(options());
     r.command({"DEL", "test:ctr"});
     EXPECT_EQ(r.eval_script("test_incr_by", {"test:ctr"}, {"3"}).integer(), 3);
-    r.command({"SCRIPT", "FLUSH"});
+    r.on_every_master({"SCRIPT", "FLUSH"});
     // NOSCRIPT → SCRIPT LOAD → retried transparently.
     EXPECT_EQ(r.eval_script("test_incr_by", {"test:ctr"}, {"4"}).integer(), 7);
     EXPECT_FALSE(script_sha("test_incr_by").empty());

@@ -18,10 +18,21 @@
 // otherwise). The sources are loaded once per process by `load_scripts()`
 // and re-sent with SCRIPT LOAD when Redis answers NOSCRIPT (after a restart
 // or a SCRIPT FLUSH).
+//
+// Cluster mode (RedisOptions::cluster non-empty, REDIS_CLUSTER): the same
+// object routes every command, script and pipeline by the slot of its keys
+// to the master owning it (redis_cluster.cpp, the one place that knows about
+// slots; README "Redis Cluster client"). Keyless commands go to the node of
+// this object's previous command (a PING after a write is a barrier on the
+// written node; WAIT counts that node's replicas), or any master at first.
+// MOVED refreshes the slot map and retries, ASK is followed with ASKING,
+// and a connection error makes the next call ask for a fresh map, so a
+// failover is survived without a new object.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -80,12 +91,70 @@ struct RedisOptions {
     int port = 6379;
     int timeout_ms = 500;
     std::string socket;  // non-empty: connect to this unix socket, not host:port
+    // Non-empty: Redis Cluster mode; "host:port" seeds to ask for the slot
+    // map (host, port and socket above are then unused).
+    std::vector<std::string> cluster;
 };
 
 struct Config;
-// The connection settings of REDIS_HOST, REDIS_PORT, REDIS_TIMEOUT_MS and
-// REDIS_SOCKET.
+// The connection settings of REDIS_HOST, REDIS_PORT, REDIS_TIMEOUT_MS,
+// REDIS_SOCKET and REDIS_CLUSTER.
 RedisOptions redis_options(const Config& config);
+
+// One connection to one Redis server: connect with a timeout, reconnect
+// backoff, the stale-connection retry (see redis.cpp). Used by Redis for the
+// single server and, one per node, by the cluster router.
+class RedisConnection {
+  public:
+    static constexpr auto kReconnectBackoff = std::chrono::milliseconds(200);
+
+    RedisConnection(std::string host, int port, std::string socket, int timeout_ms);
+    ~RedisConnection();
+    RedisConnection(const RedisConnection&) = delete;
+    RedisConnection& operator=(const RedisConnection&) = delete;
+
+    // One command; error replies are thrown (throw_reply_error).
+    Reply command(const RedisArgs& args);
+    // One command; error replies are returned, not thrown.
+    Reply exchange(const RedisArgs& args);
+    std::vector<Reply> pipeline(const std::vector<RedisArgs>& commands);
+    Reply blocking_command(const RedisArgs& args, int extra_ms);
+
+    // The steps, for callers that interleave several connections: ensure()
+    // connects (Error(kUnavailable) when it cannot), append() buffers a
+    // command, flush() writes the buffer without reading, read_one() reads
+    // one reply. A failed step drops the connection and throws
+    // Error(kUnavailable).
+    void ensure();
+    void append(const RedisArgs& args);
+    void flush();
+    Reply read_one();
+    void set_timeout(int ms);
+
+    bool connected() const { return ctx_ != nullptr; }
+    void disconnect();
+    int timeout_ms() const { return timeout_ms_; }
+    // The last failure was the server closing a kept connection (a restart
+    // while idle): the caller may run its exchange once more at once.
+    bool closed_by_peer() const { return closed_by_peer_; }
+    void clear_backoff() { next_attempt_ = {}; }
+
+  private:
+    [[noreturn]] void fail(const char* what);
+    // Runs `fn` (one exchange with the server); see retry_stale in redis.cpp.
+    template <class F>
+    auto retry_stale(F&& fn);
+
+    std::string host_;
+    int port_;
+    std::string socket_;
+    int timeout_ms_;
+    redisContext* ctx_ = nullptr;
+    bool closed_by_peer_ = false;  // the last failure was the server closing the socket
+    std::chrono::steady_clock::time_point next_attempt_{};
+};
+
+class RedisCluster;
 
 class Redis {
   public:
@@ -113,23 +182,27 @@ class Redis {
     // raised by `extra_ms` for this call only.
     Reply blocking_command(const RedisArgs& args, int extra_ms);
 
-    bool connected() const { return ctx_ != nullptr; }
+    // A PING on the master of each of `keys` (one per distinct node; in
+    // single mode one PING): an ordering barrier after writes to them, e.g.
+    // so that invalidations Redis pushes for them have left every node.
+    void ping_nodes_of(const std::vector<std::string>& keys);
+
+    // Cluster-wide operations (in single mode: on the one server).
+    // `args` on every master, replies in the order of the masters (SCRIPT
+    // FLUSH, FLUSHALL, CONFIG SET in tests and tools). Error replies throw.
+    std::vector<Reply> on_every_master(const RedisArgs& args);
+    // SCAN MATCH `match` COUNT `count` over every master: `page` is called
+    // with each non-empty page of keys (an array reply).
+    void scan_all(std::string_view match, std::size_t count,
+                  const std::function<void(const Reply& keys)>& page);
+
+    bool is_cluster() const { return cluster_ != nullptr; }
+    bool connected() const;
     void disconnect();
 
   private:
-    redisContext* ensure();
-    [[noreturn]] void fail(const char* what);
-    Reply read_one();
-    void append(const RedisArgs& args);
-    void set_timeout(int ms);
-    // Runs `fn` (one exchange with the server); see retry_stale in redis.cpp.
-    template <class F>
-    auto retry_stale(F&& fn);
-
-    RedisOptions opts_;
-    redisContext* ctx_ = nullptr;
-    bool closed_by_peer_ = false;  // the last failure was the server closing the socket
-    std::chrono::steady_clock::time_point next_attempt_{};
+    RedisConnection conn_;  // single mode
+    std::unique_ptr<RedisCluster> cluster_;
 };
 
 // Throws what an error reply means: Error(kUnavailable) for the outage

@@ -216,7 +216,12 @@ void invalidate(Redis& redis, const std::vector<std::string>& scopes) {
     // Redis flushes every pending write before it reads our next command,
     // so once PING is answered, every listener can read the invalidation.
     // Pipelining it with the SETs would not do: one pass would run both.
-    redis.command(RedisArgs{"PING"});
+    // In Redis Cluster the generations may live on several masters: one
+    // PING on each of them.
+    std::vector<std::string> keys;
+    keys.reserve(scopes.size());
+    for (const auto& s : scopes) keys.push_back(generation_key(s));
+    redis.ping_nodes_of(keys);
 }
 
 void around_write(Redis& redis, const std::vector<std::string>& scopes,

@@ -228,15 +228,13 @@ void unload(Redis& redis, const std::vector<std::int64_t>& book_ids) {
 
 int unload_all(Redis& redis) {
     int dropped = 0;
-    std::string cursor = "0";
-    do {
-        Reply r = redis.command({"SCAN", cursor, "MATCH", "{stock}:b:*", "COUNT", "1000"});
-        cursor = std::string(r.at(0).str());
+    // Every {stock} key shares one slot, so in cluster mode one master holds
+    // them all; scan_all asks every master anyway.
+    redis.scan_all("{stock}:b:*", 1000, [&](const Reply& page) {
         std::vector<std::string> keys;
-        for (std::size_t i = 0; i < r.at(1).size(); ++i) keys.emplace_back(r.at(1).at(i).str());
-        if (!keys.empty())
-            dropped += static_cast<int>(redis.eval_script("stock_unload", keys, {}).integer());
-    } while (cursor != "0");
+        for (std::size_t i = 0; i < page.size(); ++i) keys.emplace_back(page.at(i).str());
+        dropped += static_cast<int>(redis.eval_script("stock_unload", keys, {}).integer());
+    });
     return dropped;
 }
 

@@ -71,15 +71,11 @@ InvalidateOutcome invalidate_matching(Redis& redis, const std::string& pattern,
         throw Error::validation("pattern",
                                 "must be a glob of read-cache keys, starting with \"c:\"");
     InvalidateOutcome out;
-    std::string cursor = "0";
-    do {
-        Reply page = redis.command(RedisArgs{"SCAN", cursor, "MATCH", pattern, "COUNT"}.add(
-            static_cast<std::int64_t>(scan_count)));
-        cursor = std::string(page.at(0).str());
-        Reply keys = page.at(1);
-        if (keys.size() == 0) continue;
+    // On every master in cluster mode (scan_all).
+    redis.scan_all(pattern, scan_count, [&](const Reply& keys) {
         // One UNLINK per key, pipelined: in Redis Cluster the keys of a page
-        // live in many slots, which a multi-key UNLINK refuses.
+        // live in many slots, which a multi-key UNLINK refuses; the
+        // pipeline is split per node.
         std::vector<RedisArgs> cmds;
         cmds.reserve(keys.size());
         for (std::size_t i = 0; i < keys.size(); ++i)
@@ -87,7 +83,7 @@ InvalidateOutcome invalidate_matching(Redis& redis, const std::string& pattern,
         out.scanned += keys.size();
         for (const Reply& r : redis.pipeline(cmds))
             if (r.is_integer()) out.removed += static_cast<std::size_t>(r.integer());
-    } while (cursor != "0");
+    });
     return out;
 }
 
