@@ -87,7 +87,11 @@ TEST(Redis, BlockingCommandGetsItsOwnTimeout) {
 }
 
 TEST(Redis, UnreachableServerIsUnavailableNotACrash) {
-    Redis r(RedisOptions{"127.0.0.1", 1, 200, ""});
+    RedisOptions o;  // (field by field: RedisOptions grows, e.g. `cluster`)
+    o.host = "127.0.0.1";
+    o.port = 1;
+    o.timeout_ms = 200;
+    Redis r(o);
     try {
         r.command({"PING"});
         FAIL();
