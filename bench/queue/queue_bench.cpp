@@ -82,7 +82,9 @@ int main() {
     const int concurrency = static_cast<int>(env_int("CONCURRENCY", 8));
     const long rate = env_int("RATE", 1000);
     const long seconds = env_int("LAT_SECONDS", 10);
-    Redis redis(RedisOptions{config.redis_host, config.redis_port, 5000, config.redis_socket});
+    RedisOptions redis_opts = redis_options(config);  // single or REDIS_CLUSTER
+    redis_opts.timeout_ms = 5000;
+    Redis redis(redis_opts);
 
     std::atomic<long> started{0};
     std::mutex lat_mu;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "bazaar/config.hpp"
+#include "bazaar/redis.hpp"
 
 namespace bazaar::stacktest {
 
@@ -23,6 +24,13 @@ inline const bool kSigpipeIgnored = [] {
 inline Config stack_config() {
     static Config c = Config::load("/nonexistent");
     return c;
+}
+
+// The stack's Redis as every bazaar process sees it (redis_options: one
+// server, or with REDIS_CLUSTER set the cluster's seeds), so the tests run
+// unchanged in the cluster pass of `scripts/stack test`.
+inline RedisOptions redis_options() {
+    return bazaar::redis_options(stack_config());
 }
 
 // Runs `scripts/stack _test-svc <action> <service>`; returns the exit status.

@@ -14,8 +14,7 @@ using namespace bazaar;
 
 namespace {
 RedisOptions options() {
-    auto c = stacktest::stack_config();
-    return {c.redis_host, c.redis_port, c.redis_timeout_ms, c.redis_socket};
+    return stacktest::redis_options();
 }
 
 void load_product_scripts() {

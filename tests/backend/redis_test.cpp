@@ -13,8 +13,7 @@ using namespace bazaar;
 
 namespace {
 RedisOptions options() {
-    auto c = stacktest::stack_config();
-    return {c.redis_host, c.redis_port, c.redis_timeout_ms, c.redis_socket};
+    return stacktest::redis_options();
 }
 
 // A script folder of our own, so the test does not depend on lua/.
@@ -88,7 +87,11 @@ TEST(Redis, BlockingCommandGetsItsOwnTimeout) {
 }
 
 TEST(Redis, UnreachableServerIsUnavailableNotACrash) {
-    Redis r(RedisOptions{"127.0.0.1", 1, 200, ""});
+    RedisOptions o;  // (field by field: RedisOptions grows, e.g. `cluster`)
+    o.host = "127.0.0.1";
+    o.port = 1;
+    o.timeout_ms = 200;
+    Redis r(o);
     try {
         r.command({"PING"});
         FAIL();

@@ -9,7 +9,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { PORT, waitFor } from './client.mjs';
+import { PORT, waitFor, CLUSTER, redisMasterOf } from './client.mjs';
 import { signJwt } from './auth_helpers.mjs';
 
 const ROOT = process.env.BAZAAR_ROOT || process.cwd();
@@ -149,7 +149,8 @@ function parse(buf, pos) {
   throw new Error(`bad RESP type ${type}`);
 }
 
-export class Resp {
+// With REDIS_CLUSTER set (the cluster pass) use ClusterResp instead.
+class SingleResp {
   constructor(port = REDIS_PORT) {
     this.sock = net.connect(port, '127.0.0.1');
     this.buf = Buffer.alloc(0);
@@ -171,6 +172,25 @@ export class Resp {
   }
   close() { this.sock.end(); }
 }
+
+// Cluster mode: one connection per master, each call sent to the master of
+// its first key (EVAL: KEYS[1]; other commands: args[0]); calls on one key
+// keep their order. The slot owner is looked up per key (a test that kills a
+// master makes a new Resp).
+class ClusterResp {
+  constructor() { this.conns = new Map(); this.owner = new Map(); }
+  call(...args) {
+    const cmd = String(args[0]).toUpperCase();
+    const key = String(cmd === 'EVAL' || cmd === 'EVALSHA' ? args[3] : args[1]);
+    if (!this.owner.has(key)) this.owner.set(key, redisMasterOf(key).port);
+    const port = this.owner.get(key);
+    if (!this.conns.has(port)) this.conns.set(port, new SingleResp(port));
+    return this.conns.get(port).call(...args);
+  }
+  close() { for (const c of this.conns.values()) c.close(); }
+}
+
+export const Resp = CLUSTER ? ClusterResp : SingleResp;
 
 // live_event_emit.lua with its `--#include` lines expanded (what
 // shared/src/redis.cpp load_scripts() does).

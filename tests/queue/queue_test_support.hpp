@@ -45,8 +45,10 @@ inline const bazaar::Config& config() {
 
 inline std::unique_ptr<bazaar::Redis> redis() {
     const auto& c = config();
-    return std::make_unique<bazaar::Redis>(
-        bazaar::RedisOptions{c.redis_host, c.redis_port, 5000, c.redis_socket});
+    // redis_options: one server, or the cluster of REDIS_CLUSTER (cluster pass)
+    bazaar::RedisOptions o = bazaar::redis_options(c);
+    o.timeout_ms = 5000;
+    return std::make_unique<bazaar::Redis>(o);
 }
 
 inline bazaar::Pg& pg() {

@@ -69,6 +69,9 @@ TEST_F(QueueWorker, IdleWorkerBlocksInRedisAndWakesForANewJob) {
     qt::WorkerProcess w(worker_env());
     // An idle fetcher sits in BZPOPMIN on the queue's marker: no polling.
     auto blocked = [&] {
+        // (cluster pass: a keyless command goes to the node of the previous
+        // one, so name the queue's node first)
+        r->command({"EXISTS", QueueKeys(name).meta});
         std::string clients(r->command({"CLIENT", "LIST"}).str());
         std::istringstream lines(clients);
         for (std::string line; std::getline(lines, line);) {
