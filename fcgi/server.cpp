@@ -2,6 +2,8 @@
 
 #include <fcgiapp.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -414,6 +416,10 @@ void Server::accept_ready(Loop& loop) {
             return;
         }
         set_io_deadline(fd, config_.fcgi_io_timeout_ms);
+        if (tcp_) {  // a response is several writes: never wait for an ACK between them
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        }
         auto* c = new Conn;
         c->fd = fd;
         FCGX_InitRequest(&c->fr, -1, 0);  // listen_sock -1: libfcgi can never accept
@@ -518,7 +524,10 @@ int Server::run(int grace_ms) {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     signal(SIGPIPE, SIG_IGN);
 
-    unlink(config_.fcgi_socket.c_str());
+    // FCGI_SOCKET is a unix socket path, or "host:port" / ":port" for TCP
+    // (libfcgi's rule: a colon means TCP), as when nginx runs on another host.
+    tcp_ = config_.fcgi_socket.find(':') != std::string::npos;
+    if (!tcp_) unlink(config_.fcgi_socket.c_str());
     listen_fd_ = FCGX_OpenSocket(config_.fcgi_socket.c_str(), 4096);
     if (listen_fd_ < 0) {
         log::error("cannot open FastCGI socket", {{"socket", config_.fcgi_socket}});
@@ -527,7 +536,7 @@ int Server::run(int grace_ms) {
     fcntl(listen_fd_, F_SETFL, fcntl(listen_fd_, F_GETFL) | O_NONBLOCK);
     fcntl(listen_fd_, F_SETFD, FD_CLOEXEC);
     // nginx workers may run as another user.
-    chmod(config_.fcgi_socket.c_str(), 0666);
+    if (!tcp_) chmod(config_.fcgi_socket.c_str(), 0666);
 
     int loops = config_.fcgi_loops > 0
                     ? config_.fcgi_loops
@@ -563,7 +572,7 @@ int Server::run(int grace_ms) {
     for (Loop* loop : loops_) epoll_ctl(loop->epfd, EPOLL_CTL_DEL, listen_fd_, nullptr);
     stopping_.store(true);
     close(listen_fd_);
-    unlink(config_.fcgi_socket.c_str());
+    if (!tcp_) unlink(config_.fcgi_socket.c_str());
     for (Loop* loop : loops_) wake(loop->wake_fd);
     // Every request begun is answered; kept connections close when idle.
     // A connection still holding half a request at the deadline is dropped.

@@ -79,6 +79,7 @@ class Server {
     const Router& router_;
     std::vector<bool> on_loop_;  // by route index
     int listen_fd_ = -1;
+    bool tcp_ = false;  // FCGI_SOCKET is host:port
     std::vector<Loop*> loops_;
     Pool* pool_ = nullptr;
     std::atomic<unsigned> next_loop_{0};
