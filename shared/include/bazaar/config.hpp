@@ -49,6 +49,8 @@ struct Config {
     std::string redis_socket;  // non-empty: a unix socket instead of host:port
     int redis_port = 0;
     int redis_timeout_ms = 0;
+    int redis_wait_replicas = 0;    // WAIT for this many replicas (replication.hpp); 0: off
+    int redis_wait_timeout_ms = 0;  // ... at most this long
 
     std::string fcgi_socket;     // unix socket path of this bazaar-fcgi process
     int fcgi_threads = 0;        // worker-pool threads (server.hpp)
