@@ -10,6 +10,7 @@
 #include "bazaar/error.hpp"
 #include "bazaar/log.hpp"
 #include "bazaar/migrations.hpp"
+#include "bazaar/replication.hpp"
 #include "bazaar/seed.hpp"
 #include "bazaar/users/user_service.hpp"
 #include "commands.hpp"
@@ -70,11 +71,16 @@ int user(const Config& cfg, const std::vector<std::string>& args) {
             if (i + 1 >= args.size()) throw std::runtime_error(args[i] + " needs a value");
             return args[++i];
         };
-        if (args[i] == "--email") email = next();
-        else if (args[i] == "--username") username = next();
-        else if (args[i] == "--password") password = next();
-        else if (args[i] == "--admin") admin = true;
-        else throw std::runtime_error("unknown option " + args[i]);
+        if (args[i] == "--email")
+            email = next();
+        else if (args[i] == "--username")
+            username = next();
+        else if (args[i] == "--password")
+            password = next();
+        else if (args[i] == "--admin")
+            admin = true;
+        else
+            throw std::runtime_error("unknown option " + args[i]);
     }
     if (email.empty()) throw std::runtime_error("--email is required");
     if (username.empty()) username = email.substr(0, email.find('@'));
@@ -92,6 +98,7 @@ int run(int argc, char** argv) {
     std::string cmd = argv[1];
     std::vector<std::string> args(argv + 2, argv + argc);
     Config cfg = Config::load();
+    replication::configure(cfg);
     log::init("bazaar", log::Level::kWarn);
     if (cmd == "migrate") return migrate(cfg, args);
     if (cmd == "seed") return seed(cfg);

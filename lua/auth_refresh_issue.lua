@@ -1,9 +1,10 @@
 -- Stores a new refresh token of a user (login, register).
 --
--- Key layout (hash tag = the user, so the pair lives in one cluster slot):
---   {rt:<userId>}:gen            string  the user's token generation; INCR
+-- Key layout (hash tag = the user, {u:<userId>}, shared with the user's cart,
+-- event stream, session stamp and live channel: shared/include/bazaar/key_tags.hpp):
+--   {u:<userId>}:rt:gen          string  the user's token generation; INCR
 --                                        revokes every token issued before
---   {rt:<userId>}:t:<sha256>     hash    gen   generation it was issued in
+--   {u:<userId>}:rt:t:<sha256>   hash    gen   generation it was issued in
 --                                        used  "0" | "1" (rotated already)
 --                                        TTL   REFRESH_TTL_S
 -- Only the SHA-256 of a token is stored: a Redis dump leaks no usable token.

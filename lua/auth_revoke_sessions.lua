@@ -1,9 +1,10 @@
 -- Revokes every session of a user at once (logout, password reset, refresh
 -- token theft): the refresh-token family and the access tokens already out.
 --
--- Key layout (hash tag = the user; refresh keys: see auth_refresh_issue.lua):
---   {rt:<userId>}:gen   string  refresh-token generation; INCR revokes them all
---   {rt:<userId>}:nbf   string  "not before", unix ms: an access token of this
+-- Key layout (hash tag = the user, {u:<userId>}; refresh keys: see
+-- auth_refresh_issue.lua):
+--   {u:<userId>}:rt:gen  string  refresh-token generation; INCR revokes them all
+--   {u:<userId>}:nbf     string  "not before", unix ms: an access token of this
 --                               user issued at or before it is refused
 --                               (shared/auth/session_stamp.hpp). TTL = access
 --                               token lifetime: older tokens expire anyway.
@@ -13,7 +14,9 @@
 -- user's live channel, published in the same script as the stamp so no
 -- socket falls between the two (session_stamp.hpp):
 --   PUBLISH {u:<userId>}:live {"control":"session.revoked","notBefore":<ms>}
--- The channel is not a key (PUBLISH reaches every node of a cluster).
+-- The channel is not a key, but it carries the user's tag like the keys: on
+-- Redis Cluster a sharded publish (SPUBLISH) from a script must name a
+-- channel of the script's own slot.
 --
 -- KEYS[1] gen key, KEYS[2] nbf key; ARGV[1] now (unix ms), ARGV[2] TTL (s),
 -- ARGV[3] the user's live channel.

@@ -46,7 +46,7 @@ With a repeat key whose tick is not newer than the stored one: { {}, {} }.
 Errors: "ERR unknown dependency <id>" before any write.
 ]]
 --#include queue
-local prefix = ARGV[1]
+local prefix = queue_prefix()
 local n = tonumber(ARGV[4])
 local FIELDS = 12
 

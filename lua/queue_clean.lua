@@ -19,7 +19,8 @@ ARGV: 1 prefix, 2 state, 3 cutoff ms (Redis clock, inclusive), 4 limit,
       5 start position in the set (0 on the first call)
 Returns { removed count, removed ids, next start position or -1 when done }
 ]]
-local prefix = ARGV[1]
+--#include queue
+local prefix = queue_prefix()
 local state, cutoff, limit = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local start = tonumber(ARGV[5] or '0') or 0
 local removed = {}

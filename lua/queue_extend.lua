@@ -16,7 +16,7 @@ Returns the lost leases as flat pairs id, token (the same id may also be held
 under a newer token, which is renewed).
 ]]
 --#include queue
-local prefix = ARGV[1]
+local prefix = queue_prefix()
 local now = queue_now_ms()
 local until_ms = now + tonumber(ARGV[2])
 local lost = {}

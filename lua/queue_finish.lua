@@ -28,7 +28,7 @@ Returns { results, events }, results: per job 'completed' | 'delayed' |
 'waiting' | 'failed' | 'stale'.
 ]]
 --#include queue
-local prefix = ARGV[1]
+local prefix = queue_prefix()
 local n = tonumber(ARGV[2])
 local max_backoff = tonumber(ARGV[3 + 4 * n] or '') or 3600000
 local now = queue_now_ms()

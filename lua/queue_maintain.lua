@@ -21,7 +21,7 @@ ARGV: 1 prefix, 2 max stalls, 3 limit per call, 4 grace lease ms for jobs
 Returns { events, {id, token, ...} of jobs to fail }
 ]]
 --#include queue
-local prefix = ARGV[1]
+local prefix = queue_prefix()
 local now = queue_now_ms()
 local limit = tonumber(ARGV[3])
 local to_fail = {}

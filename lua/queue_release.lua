@@ -13,7 +13,7 @@ ARGV: 1 prefix, then pairs id, token
 Returns events.
 ]]
 --#include queue
-local prefix = ARGV[1]
+local prefix = queue_prefix()
 for i = 2, #ARGV, 2 do
   local id, token = ARGV[i], ARGV[i + 1]
   local jk = prefix .. 'job:' .. id

@@ -13,7 +13,7 @@ Returns { retried count, events }, or an error reply "NOT_FOUND" / "NOT_FAILED"
 for one id.
 ]]
 --#include queue
-local prefix = ARGV[1]
+local prefix = queue_prefix()
 local ids
 if ARGV[2] ~= '' then
   local st = redis.call('HGET', prefix .. 'job:' .. ARGV[2], 'state')

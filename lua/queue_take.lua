@@ -23,7 +23,7 @@ Returns { jobs, events, status, waitMs }
           (next delayed job, end of the rate-limit window; -1 = unknown)
 ]]
 --#include queue
-local prefix = ARGV[1]
+local prefix = queue_prefix()
 local now = queue_now_ms()
 
 -- Promote due delayed jobs (bounded per call; the rest follow next call).

@@ -13,7 +13,25 @@ lua/queue_add.lua).
                                the script returns `events` and the caller
                                appends them to job:events (XADD, MAXLEN ~),
                                a key of another slot than the queue's
+  queue_prefix()               ARGV[1], the queue's key prefix "{q:<name>}:",
+                               checked against KEYS[1] (below)
 ]]
+
+-- Job and dependency keys ({q:n}:job:<id>, {q:n}:deps:<id>) are built inside
+-- the scripts from the prefix, since only the script knows which ids it
+-- touches; they are not in KEYS. On Redis Cluster they stay on the script's
+-- node only because the prefix carries the same hash tag as KEYS, so a
+-- prefix that is not the one KEYS[1] starts with is refused here instead of
+-- reaching into another slot. Every key a queue script derives must start
+-- with this prefix.
+local function queue_prefix()
+  local p = ARGV[1]
+  if not string.find(p, '^{q:[^}]+}:$') or string.sub(KEYS[1], 1, #p) ~= p then
+    error('queue prefix ' .. tostring(p) .. ' is not that of ' .. tostring(KEYS[1]))
+  end
+  return p
+end
+
 local function queue_now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

@@ -47,6 +47,12 @@ const std::vector<ConfigVar>& config_vars() {
         {"REDIS_CLUSTER", "",
          "Redis Cluster seed nodes host:port,host:port (set: cluster mode; REDIS_HOST, "
          "REDIS_PORT and REDIS_SOCKET are unused)"},
+        {"REDIS_WAIT_REPLICAS", "0",
+         "replicas that must have a must-survive write (job add, session revocation) before it "
+         "is acknowledged: WAIT (0: off; README \"Failover\")"},
+        {"REDIS_WAIT_TIMEOUT_MS", "50",
+         "how long such a write waits for them; past it the write is acknowledged anyway, "
+         "logged and counted"},
         {"FCGI_PROCESSES", "2", "number of bazaar-fcgi processes scripts/stack starts"},
         {"FCGI_THREADS", "16",
          "worker-pool threads per bazaar-fcgi process (Postgres routes, logins, uploads)"},
@@ -300,6 +306,8 @@ Config Config::from_map(const std::map<std::string, std::string>& values) {
             throw ConfigError(std::string("REDIS_CLUSTER: ") + e.what());
         }
     }
+    c.redis_wait_replicas = static_cast<int>(r.integer("REDIS_WAIT_REPLICAS", 0, 16));
+    c.redis_wait_timeout_ms = static_cast<int>(r.integer("REDIS_WAIT_TIMEOUT_MS", 1, 10000));
     r.integer("FCGI_PROCESSES", 1, 256);  // read by scripts/stack; validated here too
     c.fcgi_threads = static_cast<int>(r.integer("FCGI_THREADS", 1, 1024));
     c.fcgi_loops = static_cast<int>(r.integer("FCGI_LOOPS", 0, 256));

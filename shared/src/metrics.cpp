@@ -22,12 +22,15 @@ constexpr int kStatuses[] = {200, 201, 202, 204, 301, 302, 304, 400, 401, 403, 4
 constexpr std::size_t kStatusSlots = sizeof kStatuses / sizeof kStatuses[0] + 1;  // + other
 constexpr std::size_t kCounters = static_cast<std::size_t>(Counter::kCount);
 const char* const kCounterNames[kCounters] = {
-    "bazaar_cache_hits_total", "bazaar_cache_misses_total", "bazaar_cache_bypass_total",
-    "bazaar_rate_limited_total", "bazaar_cache_near_hits_total"};
+    "bazaar_cache_hits_total",   "bazaar_cache_misses_total",    "bazaar_cache_bypass_total",
+    "bazaar_rate_limited_total", "bazaar_cache_near_hits_total", "bazaar_redis_wait_short_total"};
 const char* const kCounterHelp[kCounters] = {
-    "Cache lookups answered from Redis", "Cache lookups that went to Postgres",
-    "Reads served from Postgres because Redis was down", "Requests refused by a rate limit",
-    "Cache lookups answered from this process's near cache (no Redis round trip)"};
+    "Cache lookups answered from Redis",
+    "Cache lookups that went to Postgres",
+    "Reads served from Postgres because Redis was down",
+    "Requests refused by a rate limit",
+    "Cache lookups answered from this process's near cache (no Redis round trip)",
+    "Must-survive Redis writes acknowledged before REDIS_WAIT_REPLICAS replicas had them"};
 
 struct Header {
     std::uint64_t magic;

@@ -25,6 +25,7 @@
 #include <string>
 
 #include "bazaar/log.hpp"
+#include "bazaar/replication.hpp"
 
 namespace bazaar {
 
@@ -114,6 +115,7 @@ Config start_process(const char* process_name) {
     }
     log::init(process_name, log::parse_level(config.log_level));
     install_crash_handlers(process_name);
+    replication::configure(config);
     return config;
 }
 

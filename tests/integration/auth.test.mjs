@@ -96,10 +96,10 @@ test('refresh rotates: the new pair works, the old refresh token is spent, reuse
 
 test('refresh tokens are stored hashed with a 7-day TTL; garbage tokens are 401', async () => {
   const u = await registerUser('ttl');
-  const keys = redisCli('--scan', '--pattern', `{rt:${u.user.id}}:t:*`).split('\n').filter(Boolean);
+  const keys = redisCli('--scan', '--pattern', `{u:${u.user.id}}:rt:t:*`).split('\n').filter(Boolean);
   assert.equal(keys.length, 1);
   assert.ok(!keys[0].includes(u.refreshToken.split('.')[1]), 'the raw token is not the key');
-  assert.equal(keys[0], `{rt:${u.user.id}}:t:${crypto.createHash('sha256').update(u.refreshToken).digest('hex')}`);
+  assert.equal(keys[0], `{u:${u.user.id}}:rt:t:${crypto.createHash('sha256').update(u.refreshToken).digest('hex')}`);
   const ttl = Number(redisCli('TTL', keys[0]));
   assert.ok(ttl > 6 * 86400 && ttl <= 7 * 86400, `ttl ${ttl}`);
   for (const bad of ['x', `${u.user.id}.${'0'.repeat(64)}`, `00000000-0000-0000-0000-000000000000.${'a'.repeat(64)}`]) {
@@ -237,7 +237,7 @@ test('password reset tokens live one hour and are stored hashed', async () => {
   let mail;
   await waitFor('reset email', () => (mail = findMail(u.email, 'password_reset')));
   const token = mail.match(/\n {4}([0-9a-f-]{36}\.[0-9a-f]{64})\r\n/)[1];
-  const key = `{rt:${u.user.id}}:pwreset`;
+  const key = `{u:${u.user.id}}:pwreset`;
   // The hash holds the token's SHA-256 only, never the token.
   assert.deepEqual(redisCli('HKEYS', key).split('\n'), [crypto.createHash('sha256').update(token).digest('hex')]);
   const ttl = Number(redisCli('TTL', key));

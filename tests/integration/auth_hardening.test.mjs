@@ -154,7 +154,7 @@ test('password reset: the token is in the email only, not in the job admins can 
   walk(path.join(VAR, 'redis'));
   for (const f of files) assert.ok(!fs.readFileSync(f).includes(secretPart), `${f} holds the raw token`);
   // Stored as its SHA-256 only, in the user's hash, for one hour.
-  const key = `{rt:${u.user.id}}:pwreset`;
+  const key = `{u:${u.user.id}}:pwreset`;
   assert.ok(Number(redisCli('HEXISTS', key, sha256(token))) === 1);
   const ttl = Number(redisCli('TTL', key));
   assert.ok(ttl > 3500 && ttl <= 3600, `ttl ${ttl}`);

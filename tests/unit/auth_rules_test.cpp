@@ -32,9 +32,9 @@ TEST(RefreshToken, KeysShareTheUsersHashTagAndNeverContainTheToken) {
     const std::string uid = "0b8e9c3e-8d0e-4a53-9c57-7a5d8a3e0f11";
     auto t = auth::make_refresh_token(uid);
     auto key = auth::refresh_token_key(uid, t);
-    EXPECT_EQ(key.rfind("{rt:" + uid + "}:t:", 0), 0u);
+    EXPECT_EQ(key.rfind("{u:" + uid + "}:rt:t:", 0), 0u);
     EXPECT_EQ(key.find(t.substr(37)), std::string::npos);
-    EXPECT_EQ(auth::refresh_generation_key(uid), "{rt:" + uid + "}:gen");
+    EXPECT_EQ(auth::refresh_generation_key(uid), "{u:" + uid + "}:rt:gen");
 }
 
 namespace {

@@ -197,7 +197,7 @@ TEST(NotBefore, TokensIssuedUpToTheStampAreRefused) {
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), ErrorCode::kUnauthenticated);
     }
-    EXPECT_EQ(auth::not_before_key(kUid), "{rt:" + kUid + "}:nbf");
+    EXPECT_EQ(auth::not_before_key(kUid), "{u:" + kUid + "}:nbf");
 }
 
 TEST(NotBefore, StampTextAndTheRevocationControlMessage) {

@@ -51,6 +51,8 @@ struct Config {
     int redis_timeout_ms = 0;
     // REDIS_CLUSTER: seed nodes "host:port"; non-empty = Redis Cluster mode.
     std::vector<std::string> redis_cluster;
+    int redis_wait_replicas = 0;    // WAIT for this many replicas (replication.hpp); 0: off
+    int redis_wait_timeout_ms = 0;  // ... at most this long
 
     std::string fcgi_socket;     // unix socket path of this bazaar-fcgi process
     int fcgi_threads = 0;        // worker-pool threads (server.hpp)

@@ -28,6 +28,7 @@ enum class Counter : int {
     kCacheBypass,
     kRateLimited,
     kCacheNearHit,
+    kRedisWaitShort,
     kCount,  // keep last
 };
 

@@ -1,13 +1,14 @@
 #include "bazaar/auth/password_reset.hpp"
 
 #include "bazaar/auth/refresh_tokens.hpp"  // refresh_token_user: same token shape
-#include "bazaar/migrations.hpp"           // sha256_hex
+#include "bazaar/key_tags.hpp"
+#include "bazaar/migrations.hpp"  // sha256_hex
 #include "bazaar/time.hpp"
 
 namespace bazaar::auth {
 
 std::string password_reset_key(std::string_view user_id) {
-    return "{rt:" + std::string(user_id) + "}:pwreset";
+    return key_tags::user(user_id) + ":pwreset";
 }
 
 std::string issue_password_reset_token(Redis& redis, std::string_view user_id, int ttl_s) {

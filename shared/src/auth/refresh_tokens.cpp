@@ -4,7 +4,9 @@
 
 #include "bazaar/auth/session_stamp.hpp"
 #include "bazaar/events/live_events.hpp"
+#include "bazaar/key_tags.hpp"
 #include "bazaar/migrations.hpp"  // sha256_hex
+#include "bazaar/replication.hpp"
 #include "bazaar/text/hex.hpp"
 #include "bazaar/time.hpp"
 #include "bazaar/uuid.hpp"
@@ -31,11 +33,11 @@ std::optional<std::string> refresh_token_user(std::string_view token) {
 }
 
 std::string refresh_token_key(std::string_view user_id, std::string_view token) {
-    return "{rt:" + std::string(user_id) + "}:t:" + sha256_hex(std::string(token));
+    return key_tags::user(user_id) + ":rt:t:" + sha256_hex(std::string(token));
 }
 
 std::string refresh_generation_key(std::string_view user_id) {
-    return "{rt:" + std::string(user_id) + "}:gen";
+    return key_tags::user(user_id) + ":rt:gen";
 }
 
 std::string issue_refresh_token(Redis& redis, std::string_view user_id, int ttl_s) {
@@ -72,6 +74,10 @@ Rotation rotate_refresh_token(Redis& redis, std::string_view presented,
          std::to_string(policy.now_ms), std::to_string(policy.access_ttl_s),
          live::channel(live::user_room(*user))});
     std::string_view s = reply.str();
+    // "ok" spent the token, "reused" revoked the family: lost to a failover,
+    // a replay of the spent token would go unnoticed (replication.hpp).
+    if (s == "ok" || s == "reused")
+        replication::confirm(redis, refresh_generation_key(*user), "refresh rotation");
     if (s == "ok" || s == "retry") {
         r.outcome = s == "ok" ? RotateOutcome::kOk : RotateOutcome::kRetry;
         r.new_token = std::move(next);

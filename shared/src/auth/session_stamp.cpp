@@ -7,12 +7,14 @@
 #include "bazaar/auth/refresh_tokens.hpp"
 #include "bazaar/error.hpp"
 #include "bazaar/events/live_events.hpp"
+#include "bazaar/key_tags.hpp"
+#include "bazaar/replication.hpp"
 #include "bazaar/time.hpp"
 
 namespace bazaar::auth {
 
 std::string not_before_key(std::string_view user_id) {
-    return "{rt:" + std::string(user_id) + "}:nbf";
+    return key_tags::user(user_id) + ":nbf";
 }
 
 RedisArgs not_before_command(std::string_view user_id) {
@@ -68,6 +70,9 @@ void revoke_sessions(Redis& redis, std::string_view user_id, int access_ttl_s) {
                       {refresh_generation_key(user_id), not_before_key(user_id)},
                       {std::to_string(now_ms()), std::to_string(access_ttl_s),
                        live::channel(live::user_room(user_id))});
+    // Lost to a failover, revoked tokens would be valid again. Also covers
+    // the writes just before it on the user's node (a spent reset token).
+    replication::confirm(redis, not_before_key(user_id), "session revocation");
 }
 
 }  // namespace bazaar::auth

@@ -8,6 +8,7 @@
 #include "bazaar/log.hpp"
 #include "bazaar/metrics.hpp"
 #include "bazaar/migrations.hpp"  // sha256_hex
+#include "bazaar/replication.hpp"
 #include "bazaar/time.hpp"
 
 namespace bazaar::cache {
@@ -19,10 +20,6 @@ constexpr int kGenerationTtlS = 86400;
 // Variants can be long (a q= search); a digest keeps keys short and bounded.
 std::string variant_id(const std::string& variant) {
     return variant.size() <= 64 ? variant : sha256_hex(variant);
-}
-
-std::string lock_key(const std::string& scope, const std::string& variant) {
-    return "c:{" + scope + "}:lock:" + variant_id(variant);
 }
 
 bool redis_down(const Error& e) {
@@ -55,6 +52,10 @@ std::string generation_key(const std::string& scope) {
 
 std::string value_key(const std::string& scope, const std::string& variant) {
     return "c:{" + scope + "}:v:" + variant_id(variant);
+}
+
+std::string lock_key(const std::string& scope, const std::string& variant) {
+    return "c:{" + scope + "}:lock:" + variant_id(variant);
 }
 
 namespace {
@@ -231,6 +232,11 @@ void around_write(Redis& redis, const std::vector<std::string>& scopes,
     write();
     try {
         invalidate(redis, scopes);
+        // Read-your-writes across a failover: a lost bump would leave
+        // bodies of the old generation fresh until their TTL. (A short WAIT
+        // means lagging replicas: the other scopes' would be as short.)
+        for (const auto& s : scopes)
+            if (!replication::confirm(redis, generation_key(s), "cache invalidation")) break;
     } catch (const std::exception& e) {
         log::error(
             "cache invalidation after commit failed: entries rebuilt during the write "

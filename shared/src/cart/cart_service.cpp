@@ -9,6 +9,7 @@
 #include "bazaar/catalog/catalog_service.hpp"
 #include "bazaar/events/live_events.hpp"
 #include "bazaar/json_input.hpp"
+#include "bazaar/key_tags.hpp"
 #include "bazaar/log.hpp"
 #include "bazaar/queue/producer.hpp"
 
@@ -157,7 +158,7 @@ std::vector<std::int64_t> deleted_books(Backends& b, const nlohmann::json& cart)
 }  // namespace
 
 std::string cart_key(std::string_view user_id) {
-    return "{u:" + std::string(user_id) + "}:cart";
+    return key_tags::user(user_id) + ":cart";
 }
 
 queue::JobOptions persist_options(const std::string& user_id) {

@@ -19,16 +19,16 @@ void add_in_transaction(pqxx::transaction_base& tx, std::string_view room, std::
     tx.exec0(std::string("NOTIFY ") + queue::kOutboxChannel);
 }
 
+std::string relayed_key(std::string_view room) {
+    return "{" + std::string(room) + "}:relayed";
+}
+
 namespace {
 
 struct Row {
     std::int64_t id = 0;
     std::string room, event, data;
 };
-
-std::string relayed_key(const std::string& room) {
-    return "{" + room + "}:relayed";
-}
 
 }  // namespace
 

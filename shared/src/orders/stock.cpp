@@ -11,17 +11,15 @@
 
 namespace bazaar::orders::stock {
 
-namespace {
-
-constexpr const char* kHoldsKey = "{stock}:holds";
-
 std::string book_key(std::int64_t book_id) {
-    return "{stock}:b:" + std::to_string(book_id);
+    return std::string(kTag) + ":b:" + std::to_string(book_id);
 }
 
 std::string hold_key(const std::string& order_id) {
-    return "{stock}:hold:" + order_id;
+    return std::string(kTag) + ":hold:" + order_id;
 }
+
+namespace {
 
 std::string pg_array(const std::vector<std::int64_t>& ids) {
     std::string out = "{";
@@ -233,7 +231,8 @@ int unload_all(Redis& redis) {
     redis.scan_all("{stock}:b:*", 1000, [&](const Reply& page) {
         std::vector<std::string> keys;
         for (std::size_t i = 0; i < page.size(); ++i) keys.emplace_back(page.at(i).str());
-        dropped += static_cast<int>(redis.eval_script("stock_unload", keys, {}).integer());
+        if (!keys.empty())
+            dropped += static_cast<int>(redis.eval_script("stock_unload", keys, {}).integer());
     });
     return dropped;
 }
@@ -245,14 +244,10 @@ std::optional<std::int64_t> available(Redis& redis, std::int64_t book_id) {
 }
 
 int sweep_holds(Pg& pg, Redis& redis, int limit) {
-    // Leases are deadlines on Redis's clock (stock_reserve): judging them by
-    // this host's clock would settle a live request's hold early when the
-    // clocks disagree.
-    Reply time = redis.command({"TIME"});
-    std::int64_t redis_now_ms = std::stoll(std::string(time.at(0).str())) * 1000 +
-                                std::stoll(std::string(time.at(1).str())) / 1000;
-    Reply due = redis.command({"ZRANGEBYSCORE", kHoldsKey, "-inf", std::to_string(redis_now_ms),
-                               "LIMIT", "0", std::to_string(limit)});
+    // Leases are deadlines on the clock of the node holding them
+    // (stock_reserve): judging them by this host's clock, or another node's,
+    // would settle a live request's hold early when the clocks disagree.
+    Reply due = redis.eval_script("stock_due", {kHoldsKey}, {std::to_string(limit)});
     int handled = 0;
     for (std::size_t i = 0; i < due.size(); ++i) {
         std::string order_id(due.at(i).str());

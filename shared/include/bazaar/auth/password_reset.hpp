@@ -21,7 +21,7 @@
 
 namespace bazaar::auth {
 
-// "{rt:<userId>}:pwreset"
+// "{u:<userId>}:pwreset" (the user's tag, key_tags.hpp)
 std::string password_reset_key(std::string_view user_id);
 
 // Creates and stores a token valid `ttl_s` seconds. Throws

@@ -21,7 +21,8 @@ namespace bazaar::auth {
 std::string make_refresh_token(std::string_view user_id);
 // The user id of a well-formed token, or nullopt when its shape is wrong.
 std::optional<std::string> refresh_token_user(std::string_view token);
-// "{rt:<user>}:t:<sha256 hex of token>" (the token must be well-formed).
+// "{u:<user>}:rt:t:<sha256 hex of token>" (the token must be well-formed)
+// and "{u:<user>}:rt:gen": the user's tag (key_tags.hpp).
 std::string refresh_token_key(std::string_view user_id, std::string_view token);
 std::string refresh_generation_key(std::string_view user_id);
 

@@ -4,7 +4,7 @@
 // password reset would leave an access token valid until its exp (15 min).
 // Revoking a user's sessions (revoke_sessions: logout, password reset,
 // refresh-token theft) therefore also stores the revocation time in Redis
-// under {rt:<userId>}:nbf (key layout in lua/auth_revoke_sessions.lua), and
+// under {u:<userId>}:nbf (key layout in lua/auth_revoke_sessions.lua), and
 // every authenticated request compares it with the token's issue time:
 //
 //     token accepted  <=>  no stamp, or token.issued_at_ms > stamp
@@ -38,7 +38,8 @@
 
 namespace bazaar::auth {
 
-// "{rt:<userId>}:nbf" (same hash tag as the user's refresh tokens).
+// "{u:<userId>}:nbf": the user's tag (key_tags.hpp), shared with the
+// refresh tokens and the live channel the revocation publishes on.
 std::string not_before_key(std::string_view user_id);
 
 // The GET to pipeline with a request's other commands.

@@ -94,5 +94,6 @@ void around_write(Redis& redis, const std::vector<std::string>& scopes,
 // Key names, for tests and tools.
 std::string generation_key(const std::string& scope);
 std::string value_key(const std::string& scope, const std::string& variant);
+std::string lock_key(const std::string& scope, const std::string& variant);
 
 }  // namespace bazaar::cache

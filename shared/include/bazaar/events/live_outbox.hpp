@@ -36,4 +36,8 @@ void add_in_transaction(pqxx::transaction_base& tx, std::string_view room, std::
 // Error(kUnavailable) while Redis or Postgres is down (rows wait).
 int relay_live_events(Pg& pg, Redis& redis, int limit);
 
+// "{<room>}:relayed": the relayed row ids of a room, under the room's tag
+// (lua/live_event_emit_once.lua touches it with the room's stream).
+std::string relayed_key(std::string_view room);
+
 }  // namespace bazaar::live

@@ -8,8 +8,15 @@
 // order, never a sold book that is not there).
 //
 // Redis layout (every key under ONE hash tag, `{stock}`, so that one script
-// reserves all the lines of an order atomically; on a future Redis Cluster
-// all counters live on one slot — issue 13 may split them by book range):
+// reserves all the lines of an order atomically). Chosen over per-book tags
+// with compensation (reserve book by book, give back on a shortage): that
+// would let two multi-book orders each hold part of the other's stock and
+// both fail, and it needs a compensation log that itself must survive
+// crashes. The cost on Redis Cluster: one slot, so one master, holds every
+// counter and hold and runs every reservation (a short script per order:
+// checkouts are rare next to reads and cart writes), and a failover of that
+// master affects every book at once; the other families (carts, cache,
+// queues, sessions) spread over the other masters.
 //
 //   {stock}:b:<bookId>      HASH  a   available (see the invariant)
 //                                 e   epoch: a random token set by each load
@@ -63,6 +70,15 @@
 #include "bazaar/redis.hpp"
 
 namespace bazaar::orders::stock {
+
+/* ---- key names (the layout above; the tag of every one is kTag) ---- */
+
+inline constexpr const char* kTag = "{stock}";
+inline constexpr const char* kHoldsKey = "{stock}:holds";
+std::string book_key(std::int64_t book_id);
+std::string hold_key(const std::string& order_id);
+
+/* ---- reservation ---- */
 
 struct Line {
     std::int64_t book_id = 0;
