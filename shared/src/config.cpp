@@ -43,6 +43,7 @@ const std::vector<ConfigVar>& config_vars() {
         {"REDIS_TIMEOUT_MS", "500", "Redis connect and command timeout"},
         {"REDIS_SOCKET", "",
          "Redis unix socket path (set: bazaar-fcgi uses it instead of REDIS_HOST:REDIS_PORT)"},
+        {"REDIS_CLUSTER", "", "Redis Cluster seeds host:port,... (set: cluster mode)"},
         {"FCGI_PROCESSES", "2", "number of bazaar-fcgi processes scripts/stack starts"},
         {"FCGI_THREADS", "16",
          "worker-pool threads per bazaar-fcgi process (Postgres routes, logins, uploads)"},
@@ -288,6 +289,7 @@ Config Config::from_map(const std::map<std::string, std::string>& values) {
     c.redis_port = static_cast<int>(r.integer("REDIS_PORT", 1, 65535));
     c.redis_timeout_ms = static_cast<int>(r.integer("REDIS_TIMEOUT_MS", 10, 60000));
     c.redis_socket = r.str("REDIS_SOCKET");
+    c.redis_cluster = split_list(r.str("REDIS_CLUSTER"));
     r.integer("FCGI_PROCESSES", 1, 256);  // read by scripts/stack; validated here too
     c.fcgi_threads = static_cast<int>(r.integer("FCGI_THREADS", 1, 1024));
     c.fcgi_loops = static_cast<int>(r.integer("FCGI_LOOPS", 0, 256));

@@ -355,7 +355,8 @@ Reply Redis::wait_replicas(std::string_view key, int replicas, int timeout_ms) {
 }
 
 RedisOptions redis_options(const Config& config) {
-    return {config.redis_host, config.redis_port, config.redis_timeout_ms, config.redis_socket};
+    return {config.redis_host, config.redis_port, config.redis_timeout_ms, config.redis_socket,
+            config.redis_cluster};
 }
 
 }  // namespace bazaar

@@ -49,6 +49,8 @@ struct Config {
     std::string redis_socket;  // non-empty: a unix socket instead of host:port
     int redis_port = 0;
     int redis_timeout_ms = 0;
+    // REDIS_CLUSTER "host:port,...": non-empty selects Redis Cluster mode (seeds).
+    std::vector<std::string> redis_cluster;
 
     std::string fcgi_socket;     // unix socket path of this bazaar-fcgi process
     int fcgi_threads = 0;        // worker-pool threads (server.hpp)

@@ -80,6 +80,9 @@ struct RedisOptions {
     int port = 6379;
     int timeout_ms = 500;
     std::string socket;  // non-empty: connect to this unix socket, not host:port
+    // Non-empty: Redis Cluster mode; "host:port" seeds to ask for the slot
+    // map (host, port and socket above are then unused).
+    std::vector<std::string> cluster{};
 };
 
 struct Config;
