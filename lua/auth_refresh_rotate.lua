@@ -17,7 +17,8 @@
 -- KEYS[4] nbf key
 -- ARGV[1] TTL of the successor (s), ARGV[2] reuse window (ms, 0 = none),
 -- ARGV[3] now (unix ms), ARGV[4] access token TTL (s, life of the stamp),
--- ARGV[5] the user's live channel (the revocation's control message)
+-- ARGV[5] the user's live channel (the revocation's control message, SPUBLISHed:
+-- it must share the {u:<userId>} tag of KEYS)
 -- Returns 'ok' | 'retry' | 'invalid' (unknown or expired) | 'revoked' | 'reused'.
 local t = redis.call('HMGET', KEYS[1], 'gen', 'used', 'usedAt')
 if not t[1] then return 'invalid' end
@@ -35,7 +36,7 @@ if t[2] == '1' then
     local stamp = now
     if old > stamp then stamp = old end
     redis.call('SET', KEYS[4], tostring(stamp), 'EX', tonumber(ARGV[4]))
-    redis.call('PUBLISH', ARGV[5], '{"control":"session.revoked","notBefore":' .. string.format('%d', stamp) .. '}')
+    redis.call('SPUBLISH', ARGV[5], '{"control":"session.revoked","notBefore":' .. string.format('%d', stamp) .. '}')
     return 'reused'
 end
 redis.call('HSET', KEYS[1], 'used', '1', 'usedAt', ARGV[3])

@@ -13,10 +13,9 @@
 -- Sockets already open (bazaar-ws) learn of it from a control message on the
 -- user's live channel, published in the same script as the stamp so no
 -- socket falls between the two (session_stamp.hpp):
---   PUBLISH {u:<userId>}:live {"control":"session.revoked","notBefore":<ms>}
--- The channel is not a key, but it carries the user's tag like the keys: on
--- Redis Cluster a sharded publish (SPUBLISH) from a script must name a
--- channel of the script's own slot.
+--   SPUBLISH {u:<userId>}:live {"control":"session.revoked","notBefore":<ms>}
+-- Sharded pub/sub: the channel hashes to the user's slot, which must be the
+-- slot of KEYS (same {u:<userId>} tag), or a cluster refuses the script.
 --
 -- KEYS[1] gen key, KEYS[2] nbf key; ARGV[1] now (unix ms), ARGV[2] TTL (s),
 -- ARGV[3] the user's live channel.
@@ -25,5 +24,5 @@ local stamp = tonumber(ARGV[1])
 local old = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
 if old > stamp then stamp = old end
 redis.call('SET', KEYS[2], tostring(stamp), 'EX', tonumber(ARGV[2]))
-redis.call('PUBLISH', ARGV[3], '{"control":"session.revoked","notBefore":' .. string.format('%d', stamp) .. '}')
+redis.call('SPUBLISH', ARGV[3], '{"control":"session.revoked","notBefore":' .. string.format('%d', stamp) .. '}')
 return stamp

@@ -46,9 +46,20 @@ std::optional<StreamEntry> entry_of(const redisReply* e) {
     return out;
 }
 
+// A cluster redirection or outage answer: the key's slot is (for now)
+// served elsewhere or by nobody.
+bool moved(const redisReply* r) {
+    if (!r || r->type != REDIS_REPLY_ERROR || !r->str) return false;
+    std::string_view e(r->str, r->len);
+    for (std::string_view p : {"MOVED ", "ASK ", "TRYAGAIN", "CLUSTERDOWN"})
+        if (e.substr(0, p.size()) == p) return true;
+    return false;
+}
+
 }  // namespace
 
-Hub::Hub(RedisLink& link, Transport transport) : link_(link), transport_(std::move(transport)) {}
+Hub::Hub(RedisNodes& nodes, Transport transport)
+    : nodes_(nodes), transport_(std::move(transport)) {}
 
 /* ---- sockets ------------------------------------------------------------ */
 
@@ -125,14 +136,23 @@ void Hub::leave(Room& room, Session& s) {
     m.erase(std::remove(m.begin(), m.end(), &s), m.end());
     if (!m.empty()) return;
     if (room.state == Room::State::kSubscribed) {
-        room.state =
-            link_.unsubscribe(room.channel) ? Room::State::kUnsubscribing : Room::State::kIdle;
+        if (room.link && room.link->unsubscribe(room.channel)) {
+            room.state = Room::State::kUnsubscribing;
+        } else {
+            room.state = Room::State::kIdle;
+            room.link = nullptr;
+        }
     }
     if (room.state == Room::State::kIdle) rooms_.erase(room.channel);  // `room` is gone
 }
 
 void Hub::subscribe(Room& room) {
-    if (link_.subscribe(room.channel)) room.state = Room::State::kSubscribing;
+    RedisLink* link = nodes_.link_for(room.channel);
+    if (link && link->subscribe(room.channel)) {
+        room.state = Room::State::kSubscribing;
+        room.link = link;
+    }
+    // Otherwise kIdle: on_up of its node or the next map subscribes it.
 }
 
 void Hub::room_ready(Room& room) {
@@ -149,59 +169,107 @@ void Hub::room_ready(Room& room) {
 
 void Hub::read_baseline(Room& room) {
     std::string channel = room.channel;
-    link_.command({"XREVRANGE", room.stream, "+", "-", "COUNT", "1"},
-                  [this, channel](redisReply* r) {
-                      auto it = rooms_.find(channel);
-                      if (!r || r->type != REDIS_REPLY_ARRAY || it == rooms_.end()) return;
-                      Room& room = *it->second;
-                      if (room.state != Room::State::kSubscribed) return;
-                      live::EventId tail{};
-                      if (r->elements > 0) {
-                          if (auto e = entry_of(r->element[0])) tail = e->id;
-                      }
-                      room.last = room.last ? std::max(*room.last, tail) : tail;
-                      room.baseline_known = true;
-                      for (Session* s : room.members) s->on_baseline(*room.last);
-                  });
+    if (!room.link) return;
+    room.link->command({"XREVRANGE", room.stream, "+", "-", "COUNT", "1"},
+                       [this, channel](redisReply* r) {
+                           if (moved(r)) moved_away(channel);
+                           auto it = rooms_.find(channel);
+                           if (!r || r->type != REDIS_REPLY_ARRAY || it == rooms_.end()) return;
+                           Room& room = *it->second;
+                           if (room.state != Room::State::kSubscribed) return;
+                           live::EventId tail{};
+                           if (r->elements > 0) {
+                               if (auto e = entry_of(r->element[0])) tail = e->id;
+                           }
+                           room.last = room.last ? std::max(*room.last, tail) : tail;
+                           room.baseline_known = true;
+                           for (Session* s : room.members) s->on_baseline(*room.last);
+                       });
 }
 
 /* ---- Redis -------------------------------------------------------------- */
 
-void Hub::on_up() {
+void Hub::on_up(RedisLink&) {
+    on_map_changed();
+}
+
+void Hub::on_map_changed() {
     for (auto& [channel, room] : rooms_)
         if (!room->members.empty() && room->state == Room::State::kIdle) subscribe(*room);
 }
 
-void Hub::on_down() {
-    for (auto it = rooms_.begin(); it != rooms_.end();) {
-        Room& room = *it->second;
-        room.state = Room::State::kIdle;
-        room.baseline_known = false;
-        it = room.members.empty() ? rooms_.erase(it) : std::next(it);
-    }
-    for (auto& [id, s] : sessions_) s->on_room_lost();
+void Hub::lose(Room& room) {
+    bool was_subscribed = room.state == Room::State::kSubscribed;
+    room.state = Room::State::kIdle;
+    room.link = nullptr;
+    room.baseline_known = false;
+    if (room.user_room && was_subscribed)
+        for (Session* s : room.members) s->on_room_lost();
 }
 
-void Hub::on_pubsub(std::string_view kind, std::string_view channel, std::string_view payload) {
-    auto it = rooms_.find(std::string(channel));
+void Hub::moved_away(const std::string& channel) {
+    auto it = rooms_.find(channel);
+    if (it == rooms_.end() || it->second->state != Room::State::kSubscribed) return;
+    lose(*it->second);
+    nodes_.refresh();
+}
+
+void Hub::on_down(RedisLink& link) {
+    for (auto it = rooms_.begin(); it != rooms_.end();) {
+        Room& room = *it->second;
+        if (room.link == &link) {
+            bool was_subscribed = room.state == Room::State::kSubscribed;
+            lose(room);
+            // A socket waiting for a replay page on this node lost it too.
+            if (room.user_room && !was_subscribed)
+                for (Session* s : room.members) s->on_room_lost();
+        }
+        it = room.members.empty() && room.state == Room::State::kIdle ? rooms_.erase(it)
+                                                                      : std::next(it);
+    }
+}
+
+void Hub::on_pubsub(RedisLink& link, const SubEvent& ev) {
+    auto it = rooms_.find(ev.channel);
     if (it == rooms_.end()) return;
     Room& room = *it->second;
-    if (kind == "message") {
-        if (room.state == Room::State::kSubscribed) deliver(room, payload);
-    } else if (kind == "subscribe") {
-        if (room.members.empty()) {
-            room.state =
-                link_.unsubscribe(room.channel) ? Room::State::kUnsubscribing : Room::State::kIdle;
-            if (room.state == Room::State::kIdle) rooms_.erase(it);
-        } else {
-            room_ready(room);
-        }
-    } else if (kind == "unsubscribe") {
-        room.state = Room::State::kIdle;
-        if (room.members.empty())
-            rooms_.erase(it);
-        else
-            subscribe(room);
+    if (room.link != &link) return;  // a reply of a link the room left
+    switch (ev.kind) {
+        case SubEvent::Kind::kMessage:
+            if (room.state == Room::State::kSubscribed) deliver(room, ev.payload);
+            break;
+        case SubEvent::Kind::kSubscribed:
+            if (room.members.empty()) {
+                if (link.unsubscribe(room.channel)) {
+                    room.state = Room::State::kUnsubscribing;
+                } else {
+                    rooms_.erase(it);
+                }
+            } else {
+                room_ready(room);
+            }
+            break;
+        case SubEvent::Kind::kUnsubscribed:
+            room.state = Room::State::kIdle;
+            room.link = nullptr;
+            if (room.members.empty())
+                rooms_.erase(it);
+            else
+                subscribe(room);
+            break;
+        case SubEvent::Kind::kLost:
+            // Its slot moved (resharding, failover) or SSUBSCRIBE was
+            // refused (MOVED): subscribe again where the new map says.
+            log::info("room subscription lost; resubscribing",
+                      {{"channel", room.channel}, {"reason", std::string(ev.payload)}});
+            lose(room);
+            if (room.members.empty())
+                rooms_.erase(it);
+            else
+                nodes_.refresh();
+            break;
+        case SubEvent::Kind::kNone:
+            break;
     }
 }
 
@@ -254,42 +322,48 @@ void Hub::pump(Session& s) {
     auto oldest = std::make_shared<std::optional<live::EventId>>();
     bool sent = true;
     if (req->inclusive) {
-        sent = link_.command({"XRANGE", stream, "-", "+", "COUNT", "1"}, [oldest](redisReply* r) {
-            if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 0)
-                if (auto e = entry_of(r->element[0])) *oldest = e->id;
-        });
+        sent = nodes_.command(stream, {"XRANGE", stream, "-", "+", "COUNT", "1"},
+                              [oldest](redisReply* r) {
+                                  if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 0)
+                                      if (auto e = entry_of(r->element[0])) *oldest = e->id;
+                              });
     }
     std::string from = (req->inclusive ? "" : "(") + id_text(req->from);
     sent =
-        sent &&
-        link_.command({"XRANGE", stream, from, "+", "COUNT", std::to_string(req->count)},
-                      [this, sid, gen, oldest](redisReply* r) {
-                          auto it = sessions_.find(sid);
-                          if (it == sessions_.end()) return;
-                          Session& s = *it->second;
-                          if (!r) {
-                              s.on_page_lost(gen);
-                              return;
-                          }
-                          std::vector<StreamEntry> entries;
-                          bool ok = r->type == REDIS_REPLY_ARRAY;
-                          for (std::size_t i = 0; ok && i < r->elements; ++i) {
-                              auto e = entry_of(r->element[i]);
-                              if (e) entries.push_back(std::move(*e));
-                          }
-                          Session::PageResult result;
-                          if (!ok) {
-                              log::error("stream read failed", {{"error", std::string(str_of(r))}});
-                              s.fail_replay(gen, "the event stream cannot be read");
-                              result = Session::PageResult::kFailed;
-                          } else {
-                              result = s.on_page(gen, entries, *oldest);
-                          }
-                          if (result == Session::PageResult::kFailed)
-                              ws_metrics::add(ws_metrics::Counter::kResumeFailures);
-                          if (s.has_output()) transport_.wake(s);
-                          if (result == Session::PageResult::kContinue) pump(s);
-                      });
+        sent && nodes_.command(
+                    stream, {"XRANGE", stream, from, "+", "COUNT", std::to_string(req->count)},
+                    [this, sid, gen, oldest](redisReply* r) {
+                        auto it = sessions_.find(sid);
+                        if (it == sessions_.end()) return;
+                        Session& s = *it->second;
+                        if (!r || moved(r)) {
+                            // Redis went away (on_down follows), or the
+                            // slot moved: the room starts over on its
+                            // new node, whose subscription restarts the
+                            // replay.
+                            s.on_page_lost(gen);
+                            if (r) moved_away(live::channel(live::user_room(s.user_id())));
+                            return;
+                        }
+                        std::vector<StreamEntry> entries;
+                        bool ok = r->type == REDIS_REPLY_ARRAY;
+                        for (std::size_t i = 0; ok && i < r->elements; ++i) {
+                            auto e = entry_of(r->element[i]);
+                            if (e) entries.push_back(std::move(*e));
+                        }
+                        Session::PageResult result;
+                        if (!ok) {
+                            log::error("stream read failed", {{"error", std::string(str_of(r))}});
+                            s.fail_replay(gen, "the event stream cannot be read");
+                            result = Session::PageResult::kFailed;
+                        } else {
+                            result = s.on_page(gen, entries, *oldest);
+                        }
+                        if (result == Session::PageResult::kFailed)
+                            ws_metrics::add(ws_metrics::Counter::kResumeFailures);
+                        if (s.has_output()) transport_.wake(s);
+                        if (result == Session::PageResult::kContinue) pump(s);
+                    });
     if (!sent) s.on_page_lost(gen);  // the link is down: on_down restarts the replay later
 }
 

@@ -5,10 +5,20 @@
 // bazaar/events/live_events.hpp) is subscribed while at least one socket of
 // this process is in it, so a process receives exactly the events of the
 // users it holds, on any number of processes. A room's channel goes through
-// kIdle → kSubscribing → kSubscribed → kUnsubscribing; a SUBSCRIBE is never
-// sent while the UNSUBSCRIBE of the same channel is in flight (hiredis 0.14
-// would drop the new subscription's callback when the old one's reply
-// arrives), the unsubscribe reply re-subscribes if sockets came back.
+// kIdle → kSubscribing → kSubscribed → kUnsubscribing; an SSUBSCRIBE is
+// never sent while the SUNSUBSCRIBE of the same channel is in flight (the
+// replies of one channel would be ambiguous), the unsubscribe reply
+// re-subscribes if sockets came back.
+//
+// Sharded pub/sub (SSUBSCRIBE, redis_nodes.hpp): a room is subscribed on
+// the link of the node serving its channel's slot (Room::link; one link in
+// single mode, one per master in a cluster), and its stream is read there
+// too (same hash tag). A room whose subscription is lost (its node went
+// down, its slot moved: Redis pushes `sunsubscribe`, or SSUBSCRIBE answered
+// MOVED) goes back to kIdle, its sockets wait as after any outage
+// (Session::on_room_lost), the slot map is refreshed and the room is
+// subscribed on the slot's new owner; the catch-up replay from the stream
+// then sends what the sockets missed, so clients see no error.
 //
 // Once a user room is subscribed its baseline (the stream's newest id,
 // XREVRANGE) gives new sockets their starting position, so that after a
@@ -38,7 +48,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "redis_link.hpp"
+#include "redis_nodes.hpp"
 #include "session.hpp"
 
 namespace bazaar::ws {
@@ -52,7 +62,7 @@ class Hub {
     };
     static constexpr int kCloseSessionRevoked = 4001;  // API.md: the token no longer counts
 
-    Hub(RedisLink& link, Transport transport);
+    Hub(RedisNodes& nodes, Transport transport);
 
     void add(Session& s);     // after the handshake
     void remove(Session& s);  // when the socket is gone
@@ -62,10 +72,11 @@ class Hub {
     // Closes a socket as a slow reader (1013) and drops what it had queued.
     void close_slow(Session& s);
 
-    // RedisLink handlers.
-    void on_up();
-    void on_down();
-    void on_pubsub(std::string_view kind, std::string_view channel, std::string_view payload);
+    // RedisNodes handlers.
+    void on_up(RedisLink& link);
+    void on_down(RedisLink& link);
+    void on_pubsub(RedisLink& link, const SubEvent& ev);
+    void on_map_changed();
 
     std::size_t sessions() const { return sessions_.size(); }
     Session* find(std::uint64_t id) const {
@@ -86,6 +97,7 @@ class Hub {
         std::string stream;
         bool user_room = true;
         State state = State::kIdle;
+        RedisLink* link = nullptr;  // where it is (un)subscribed(ing); null when kIdle
         std::vector<Session*> members;
         std::optional<live::EventId> last;  // newest id seen (baseline or live)
         bool baseline_known = false;
@@ -99,9 +111,11 @@ class Hub {
     void read_baseline(Room& room);
     void deliver(Room& room, std::string_view payload);
     void revoke(Room& room, std::int64_t not_before_ms);
+    void lose(Room& room);  // the subscription is gone: sockets wait, room kIdle
+    void moved_away(const std::string& channel);  // a read said MOVED: start over
     void pump(Session& s);
 
-    RedisLink& link_;
+    RedisNodes& nodes_;
     Transport transport_;
     std::unordered_map<std::string, std::unique_ptr<Room>> rooms_;  // by channel
     std::unordered_map<std::uint64_t, Session*> sessions_;

@@ -13,6 +13,7 @@
 
 #include "access.hpp"
 #include "bazaar/auth/session_stamp.hpp"
+#include "bazaar/events/live_events.hpp"
 #include "bazaar/events/ws_metrics.hpp"
 #include "bazaar/log.hpp"
 #include "hub.hpp"
@@ -43,7 +44,7 @@ struct Server {
     const Config* config = nullptr;
     uv_loop_t* loop = nullptr;
     lws_context* context = nullptr;
-    RedisLink* link = nullptr;
+    RedisNodes* nodes = nullptr;
     Hub* hub = nullptr;
     std::uint64_t next_session_id = 0;
     bool shutting_down = false;
@@ -177,7 +178,8 @@ void verify_session(Session& s) {
             if (s->has_output()) lws_callback_on_writable(static_cast<lws*>(s->handle));
         }
     };
-    if (!g.link->command({"GET", auth::not_before_key(s.user_id())}, done)) done(nullptr);
+    std::string key = auth::not_before_key(s.user_id());
+    if (!g.nodes->command(key, {"GET", key}, done)) done(nullptr);
 }
 
 // {"type":"auth"}: the new token counts once its issue time is after the
@@ -201,7 +203,8 @@ void reauthenticate(Session& s, const auth::AccessClaims& claims) {
         if (reply(wsi, *s, auth_ok_frame(expires)) < 0)
             request_close(*s, LWS_CLOSE_STATUS_POLICY_VIOLATION, "not reading replies");
     };
-    if (!g.link->command({"GET", auth::not_before_key(s.user_id())}, done)) done(nullptr);
+    std::string key = auth::not_before_key(s.user_id());
+    if (!g.nodes->command(key, {"GET", key}, done)) done(nullptr);
 }
 
 int on_message(lws* wsi, Session& s, const std::string& text, bool binary) {
@@ -322,7 +325,8 @@ int handle(lws* wsi, lws_callback_reasons reason, Pss* pss, void* in, std::size_
             g.hub->add(*pss->session);
             // Redis down: no stamp to read, accepted (fail open, see verify_session);
             // the room's resubscription checks it when the link is back.
-            if (!g.link->up()) pss->session->verified = true;
+            if (!g.nodes->up_for(live::channel(live::user_room(pss->session->user_id()))))
+                pss->session->verified = true;
             arm_expiry(wsi, *pss->session);
             if (g.shutting_down)
                 request_close(*pss->session, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
@@ -388,7 +392,7 @@ void finish_shutdown() {
     uv_close(reinterpret_cast<uv_handle_t*>(&g.shutdown_timer), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&g.sigterm), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&g.sigint), nullptr);
-    g.link->stop();
+    g.nodes->stop();
     lws_context_destroy(g.context);
     g.context = nullptr;
 }
@@ -420,24 +424,26 @@ int run_server(const Config& config, uv_loop_t* loop) {
                             ".metrics");
 
     Hub* hub = nullptr;
-    RedisLink link(
-        loop, config.redis_host, config.redis_port, config.redis_timeout_ms,
-        "{ws}:heartbeat:" + std::to_string(config.ws_port) + ":" + std::to_string(getpid()),
-        {[&] { hub->on_up(); }, [&] { hub->on_down(); },
-         [&](std::string_view kind, std::string_view channel, std::string_view payload) {
+    RedisNodes link(
+        loop,
+        {config.redis_host, config.redis_port, config.redis_cluster, config.redis_timeout_ms,
+         "ws:heartbeat:" + std::to_string(config.ws_port) + ":" + std::to_string(getpid())},
+        {[&](RedisLink& l) { hub->on_up(l); }, [&](RedisLink& l) { hub->on_down(l); },
+         [&](RedisLink& l, const SubEvent& ev) {
              try {
-                 hub->on_pubsub(kind, channel, payload);
+                 hub->on_pubsub(l, ev);
              } catch (const std::exception& e) {
                  log::error("pubsub handler failed", {{"error", e.what()}});
              }
-         }});
+         },
+         [&] { hub->on_map_changed(); }});
     Hub::Transport transport{
         [](Session& s) { lws_callback_on_writable(static_cast<lws*>(s.handle)); },
         [](Session& s, int code, const std::string& reason) { request_close(s, code, reason); },
         [](Session& s) { verify_session(s); }};
     Hub hub_instance(link, transport);
     hub = &hub_instance;
-    g.link = &link;
+    g.nodes = &link;
     g.hub = &hub_instance;
 
     lws_set_log_level(LLL_ERR, nullptr);

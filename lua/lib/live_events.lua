@@ -9,7 +9,8 @@ cart and emits its event touches a single Redis Cluster slot):
   {<room>}:events  STREAM   one entry per event, fields: event <name>, data <JSON>;
                             the entry id is the event id ("1764500000000-0") and
                             its millisecond part is the event's `ts`
-  {<room>}:live    channel  PUBLISH of the frame sent to sockets:
+  {<room>}:live    channel  SPUBLISH (sharded pub/sub: same slot as the stream, so
+                            only the room's node carries it) of the frame sent to sockets:
                             {"event":"<name>","id":"<entry id>","ts":"<RFC 3339>","data":<data>}
 
 Retention (API.md: at least 1000 events and 24 h per user): an entry is
@@ -69,7 +70,7 @@ local function live_emit(stream, event, data)
     end
     redis.call('PEXPIRE', stream, LIVE_IDLE_TTL_MS)
     local channel = string.sub(stream, 1, #stream - #':events') .. ':live'
-    redis.call('PUBLISH', channel, '{"event":' .. cjson.encode(event) .. ',"id":"' .. id ..
-                                   '","ts":"' .. live_rfc3339(ms) .. '","data":' .. data .. '}')
+    redis.call('SPUBLISH', channel, '{"event":' .. cjson.encode(event) .. ',"id":"' .. id ..
+                                    '","ts":"' .. live_rfc3339(ms) .. '","data":' .. data .. '}')
     return id
 end

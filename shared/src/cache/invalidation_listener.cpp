@@ -6,10 +6,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string_view>
 
 #include "bazaar/config.hpp"
 #include "bazaar/log.hpp"
+#include "bazaar/redis_cluster_map.hpp"
 
 namespace bazaar::cache {
 
@@ -42,7 +44,7 @@ InvalidationListener::~InvalidationListener() {
     stop_cv_.notify_all();
     if (thread_.joinable()) thread_.join();
     std::lock_guard lock(mu_);
-    cache_.set_healthy(false);
+    report_health_locked(false);
     if (ctx_) redisFree(ctx_);
     ctx_ = nullptr;
 }
@@ -87,10 +89,20 @@ redisContext* InvalidationListener::open_tracked() {
     return c;
 }
 
+void InvalidationListener::report_health_locked(bool healthy) {
+    if (opts_.on_health)
+        opts_.on_health(healthy);
+    else
+        cache_.set_healthy(healthy);
+}
+
 void InvalidationListener::mark_broken_locked(const char* why) {
-    if (!broken_) log::warn("near cache: invalidation connection lost", {{"error", why}});
+    if (!broken_)
+        log::warn(
+            "near cache: invalidation connection lost",
+            {{"error", why}, {"node", opts_.redis.host + ":" + std::to_string(opts_.redis.port)}});
     broken_ = true;
-    cache_.set_healthy(false);
+    report_health_locked(false);
 }
 
 void InvalidationListener::send_ping_locked(Clock::time_point now) {
@@ -110,12 +122,12 @@ void InvalidationListener::set_lagging_locked(bool lagging) {
     lagging_ = lagging;
     if (lagging) {
         log::warn("near cache: invalidations lag; bypassing until caught up");
-        cache_.set_healthy(false);
+        report_health_locked(false);
         // Caught up again once the pong of a PING sent from now on is back.
         resync_ping_ = pings_sent_ + 1;
         send_ping_locked(Clock::now());
     } else {
-        cache_.set_healthy(true);
+        report_health_locked(true);
     }
 }
 
@@ -230,7 +242,7 @@ void InvalidationListener::run() noexcept {
                 drain_locked(now);  // anything the reader already holds
                 if (!broken_) {
                     ++subscriptions_;
-                    cache_.set_healthy(true);
+                    report_health_locked(true);
                     log::info("near cache: tracking invalidations",
                               {{"subscriptions", std::to_string(subscriptions_.load())}});
                 }
@@ -257,6 +269,177 @@ void InvalidationListener::run() noexcept {
             std::lock_guard lock(mu_);
             mark_broken_locked("unknown error");
         }
+    }
+}
+
+/* ---- every node's listener ---- */
+
+namespace {
+
+// The masters of the cluster per CLUSTER SLOTS, asked of the first of
+// `candidates` that answers (blocking, bounded by the timeout per node).
+std::optional<std::vector<std::pair<std::string, int>>> cluster_masters(
+    const std::vector<std::string>& candidates, int timeout_ms, std::vector<std::string>& known) {
+    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    for (const auto& text : candidates) {
+        RedisNodeAddress node;
+        try {
+            node = parse_node_address(text);
+        } catch (const std::exception&) {
+            continue;
+        }
+        redisContext* c = redisConnectWithTimeout(node.host.c_str(), node.port, tv);
+        if (!c || c->err) {
+            if (c) redisFree(c);
+            continue;
+        }
+        redisSetTimeout(c, tv);
+        auto* raw = static_cast<redisReply*>(redisCommand(c, "CLUSTER SLOTS"));
+        redisFree(c);
+        if (!raw) continue;
+        try {
+            Reply reply(raw);
+            if (reply.is_error()) continue;
+            auto map = ClusterSlotMap::parse(reply, node.host);
+            if (map.masters().empty()) continue;
+            known.clear();
+            for (const auto& n : map.nodes()) known.push_back(n.str());
+            std::vector<std::pair<std::string, int>> out;
+            for (const auto& m : map.masters()) out.emplace_back(m.host, m.port);
+            // Unserved slots: some keys have no listener; not healthy.
+            if (!map.covers_every_slot()) return std::nullopt;
+            return out;
+        } catch (const std::exception& e) {
+            log::warn("near cache: unusable CLUSTER SLOTS reply", {{"error", e.what()}});
+        }
+    }
+    return std::nullopt;
+}
+
+constexpr auto kClusterRefresh = std::chrono::milliseconds(1000);
+
+}  // namespace
+
+NodeInvalidations::NodeInvalidations(ListenerOptions opts, NearCache& cache)
+    : opts_(std::move(opts)), cache_(cache) {
+    if (opts_.redis.cluster.empty()) {
+        single_ = std::make_unique<InvalidationListener>(opts_, cache_);
+        return;
+    }
+    supervisor_ = std::thread([this] { supervise(); });
+}
+
+NodeInvalidations::~NodeInvalidations() {
+    {
+        std::lock_guard lock(stop_mu_);
+        stop_ = true;
+    }
+    stop_cv_.notify_all();
+    if (supervisor_.joinable()) supervisor_.join();
+    std::unique_lock lock(nodes_mu_);
+    nodes_.clear();  // joins each listener
+    single_.reset();
+    cache_.set_healthy(false);
+}
+
+bool NodeInvalidations::sync() noexcept {
+    if (single_) return single_->sync();
+    if (!cache_.healthy()) return false;
+    std::shared_lock lock(nodes_mu_);
+    if (nodes_.empty()) return false;
+    bool ok = true;
+    for (auto& n : nodes_) ok = n.listener->sync() && ok;  // drain every one
+    return ok && cache_.healthy();
+}
+
+std::uint64_t NodeInvalidations::subscriptions() const {
+    if (single_) return single_->subscriptions();
+    std::shared_lock lock(nodes_mu_);
+    std::uint64_t total = retired_subscriptions_;
+    for (const auto& n : nodes_) total += n.listener->subscriptions();
+    return total;
+}
+
+std::size_t NodeInvalidations::nodes() const {
+    if (single_) return 1;
+    std::shared_lock lock(nodes_mu_);
+    return nodes_.size();
+}
+
+void NodeInvalidations::node_health(std::uint64_t id, bool healthy) {
+    std::lock_guard lock(health_mu_);
+    auto it = health_.find(id);
+    if (it == health_.end()) return;  // a retired listener
+    it->second = healthy;
+    update_cache_health_locked();
+}
+
+void NodeInvalidations::update_cache_health_locked() {
+    bool all = !health_.empty();
+    for (const auto& [id, h] : health_) all = all && h;
+    if (all != cache_.healthy()) cache_.set_healthy(all);  // flushes either way
+}
+
+void NodeInvalidations::set_masters(const std::vector<std::pair<std::string, int>>& masters) {
+    std::vector<std::string> wanted;
+    for (const auto& [host, port] : masters) wanted.push_back(host + ":" + std::to_string(port));
+    {
+        std::shared_lock lock(nodes_mu_);
+        std::vector<std::string> have;
+        for (const auto& n : nodes_) have.push_back(n.address);
+        if (have == wanted) return;
+    }
+    log::info("near cache: cluster masters changed; listening to each",
+              {{"masters", static_cast<std::int64_t>(wanted.size())}});
+    // Bypassed from here until every new listener is subscribed.
+    {
+        std::lock_guard lock(health_mu_);
+        health_.clear();
+        cache_.set_healthy(false);
+    }
+    std::unique_lock lock(nodes_mu_);
+    for (const auto& n : nodes_) retired_subscriptions_ += n.listener->subscriptions();
+    nodes_.clear();  // joins them; their last reports find no entry
+    std::vector<std::uint64_t> ids;
+    {
+        std::lock_guard hl(health_mu_);
+        for (std::size_t i = 0; i < masters.size(); ++i) {
+            ids.push_back(next_id_++);
+            health_[ids.back()] = false;
+        }
+    }
+    for (std::size_t i = 0; i < masters.size(); ++i) {
+        ListenerOptions o = opts_;
+        o.redis.host = masters[i].first;
+        o.redis.port = masters[i].second;
+        o.redis.socket.clear();
+        o.redis.cluster.clear();
+        std::uint64_t id = ids[i];
+        o.on_health = [this, id](bool h) { node_health(id, h); };
+        nodes_.push_back({id, wanted[i], std::make_unique<InvalidationListener>(o, cache_)});
+    }
+}
+
+void NodeInvalidations::supervise() noexcept {
+    while (!stop_) {
+        try {
+            std::vector<std::string> candidates = known_;
+            for (const auto& s : opts_.redis.cluster) candidates.push_back(s);
+            int ms = std::min(opts_.redis.timeout_ms, 300);
+            if (auto masters = cluster_masters(candidates, ms, known_)) {
+                set_masters(*masters);
+                std::lock_guard lock(health_mu_);
+                update_cache_health_locked();  // healthy again after a map gap
+            } else {
+                log::warn("near cache: no cluster map; bypassing");
+                std::lock_guard lock(health_mu_);
+                if (cache_.healthy()) cache_.set_healthy(false);
+            }
+        } catch (const std::exception& e) {
+            log::warn("near cache: cluster supervisor", {{"error", e.what()}});
+        }
+        std::unique_lock lock(stop_mu_);
+        stop_cv_.wait_for(lock, kClusterRefresh, [this] { return stop_.load(); });
     }
 }
 

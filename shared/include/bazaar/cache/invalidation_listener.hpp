@@ -31,15 +31,36 @@
 // sent after the trouble, or a fresh subscription after a reconnect).
 // Requests never block on the listener: when it is unhealthy they take the
 // Redis path as before.
+//
+// Redis Cluster (REDIS_CLUSTER set): tracking is per node, so
+// NodeInvalidations keeps one such listener per master (BCAST PREFIX c: on
+// each; a write's PING barrier runs on the written key's node, redis.hpp),
+// sync() drains all of them, and the near cache is healthy only while every
+// master's listener is: any one down or lagging flushes and bypasses it, as
+// above. The node set comes from CLUSTER SLOTS, asked again every second by
+// a supervisor thread; when the masters change (a failover promoted a
+// replica, a master was added or removed) the listeners are rebuilt and the
+// cache stays bypassed until every new one is subscribed. Known window: a
+// master ADDED to a running cluster gets its first slots before the next
+// map refresh (≤ 1 s) notices it; writes to it in between are not seen by
+// this process's near cache (a failover or a reshard among known masters
+// has no such window: the dead master's listener is broken, and every
+// known master is tracked whatever slots it holds).
+// Single mode: one listener, exactly as described above.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "bazaar/cache/near_cache.hpp"
 #include "bazaar/redis.hpp"
@@ -56,6 +77,10 @@ struct ListenerOptions {
     RedisOptions redis;
     int ping_interval_ms = 100;
     int max_lag_ms = 250;
+    // Set: the listener reports its health here instead of setting the
+    // cache's (NodeInvalidations aggregates the listeners of every node).
+    // Called with the listener's lock held; must not call back into it.
+    std::function<void(bool healthy)> on_health{};
 };
 
 class InvalidationListener {
@@ -82,6 +107,7 @@ class InvalidationListener {
     void send_ping_locked(Clock::time_point now);
     void mark_broken_locked(const char* why);
     void set_lagging_locked(bool lagging);
+    void report_health_locked(bool healthy);
 
     ListenerOptions opts_;
     NearCache& cache_;
@@ -101,13 +127,57 @@ class InvalidationListener {
     std::thread thread_;
 };
 
-// The process's near cache and its listener, created on first use from the
+// The listeners of every node: one InvalidationListener in single mode
+// (opts.redis.cluster empty), one per master in cluster mode (see above).
+class NodeInvalidations {
+  public:
+    NodeInvalidations(ListenerOptions opts, NearCache& cache);
+    ~NodeInvalidations();
+    NodeInvalidations(const NodeInvalidations&) = delete;
+    NodeInvalidations& operator=(const NodeInvalidations&) = delete;
+
+    // Every listener's sync(); true when the near cache may answer now.
+    bool sync() noexcept;
+    // Subscriptions made so far, over every node's listener.
+    std::uint64_t subscriptions() const;
+    // The nodes listened to (1 in single mode).
+    std::size_t nodes() const;
+
+  private:
+    struct Node {
+        std::uint64_t id;
+        std::string address;
+        std::unique_ptr<InvalidationListener> listener;
+    };
+    void supervise() noexcept;
+    void set_masters(const std::vector<std::pair<std::string, int>>& masters);
+    void node_health(std::uint64_t id, bool healthy);
+    void update_cache_health_locked();
+
+    ListenerOptions opts_;
+    NearCache& cache_;
+    std::unique_ptr<InvalidationListener> single_;
+    // Cluster mode.
+    mutable std::shared_mutex nodes_mu_;  // sync() shares, a rebuild excludes
+    std::vector<Node> nodes_;
+    std::uint64_t retired_subscriptions_ = 0;
+    std::mutex health_mu_;
+    std::map<std::uint64_t, bool> health_;  // node id → its listener healthy
+    std::uint64_t next_id_ = 1;
+    std::vector<std::string> known_;  // addresses to ask for the map first
+    std::atomic<bool> stop_{false};
+    std::mutex stop_mu_;
+    std::condition_variable stop_cv_;
+    std::thread supervisor_;
+};
+
+// The process's near cache and its listeners, created on first use from the
 // configuration (NEAR_CACHE...). nullptr when NEAR_CACHE=off or the read
 // cache is disabled.
 struct TrackedNearCache {
     TrackedNearCache(const Config& c);
     NearCache cache;
-    InvalidationListener listener;
+    NodeInvalidations listener;
 };
 TrackedNearCache* process_near_cache(const Config& c);
 
