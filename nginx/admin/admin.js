@@ -291,9 +291,12 @@ function syncFailedSelector(list) {
   if (!q && failed.queue !== null && list.length) { selectFailedQueue(list[0].name, false); return; }
   if (!q) { if (!failedMarked) renderFailed([], null, true); return; }
   $('retry-all').disabled = q.failed === 0;
-  // While a page is loading, the next poll compares again.
-  if (failed.loading || q.failed === failed.count) return;
-  const changed = failed.count !== null;
+  // While a page is loading, the next poll compares again. A job retried
+  // from this list is reloaded away even when the count did not move (a new
+  // failure elsewhere in the queue can cancel the retry out of the count).
+  const retriedShown = document.querySelector('#failed-list li.retried') !== null;
+  if (failed.loading || (q.failed === failed.count && !retriedShown)) return;
+  const changed = failed.count !== null || retriedShown;
   failed.count = q.failed;
   if (!changed) return;
   // New failures or retries: page one is reloaded in place unless the

@@ -317,7 +317,10 @@ TEST_F(QueueWorker, WorkerAppendsEveryStateChangeToJobEvents) {
     qt::WorkerProcess w(worker_env());
     JobOptions o;
     o.attempts = 2;
-    o.backoff = {Backoff::Type::kFixed, 0};
+    // Not 0: with an immediate retry the fetcher's "active" and the failed
+    // run's "waiting" are pushed by two threads at once and may reach the
+    // stream in either order (README "Queues and jobs": job:events order is per thread).
+    o.backoff = {Backoff::Type::kFixed, 300};
     std::string id = add(*r, name, {"echo", {{"failAttempts", 1}}, o});
     auto story = [&] {
         std::vector<std::string> states;
