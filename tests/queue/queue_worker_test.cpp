@@ -311,8 +311,9 @@ TEST_F(QueueWorker, OutboxRelayDeliversCommittedJobs) {
 }  // namespace
 
 // Issue 7: EveryStateChangeIsAppendedToJobEvents (queue_scripts_test) appends
-// the events itself; this one proves the worker does: a job that fails once
-// and then completes leaves its whole story in job:events.
+// the events itself; this one proves the worker does: a job that fails once,
+// waits out its backoff and then completes leaves its whole story in
+// job:events.
 TEST_F(QueueWorker, WorkerAppendsEveryStateChangeToJobEvents) {
     qt::WorkerProcess w(worker_env());
     JobOptions o;
@@ -329,7 +330,7 @@ TEST_F(QueueWorker, WorkerAppendsEveryStateChangeToJobEvents) {
         std::reverse(states.begin(), states.end());  // read_events is newest first
         return states;
     };
-    ASSERT_TRUE(qt::eventually([&] { return story().size() >= 5; }, seconds(30)));
-    EXPECT_EQ(story(),
-              (std::vector<std::string>{"waiting", "active", "waiting", "active", "completed"}));
+    ASSERT_TRUE(qt::eventually([&] { return story().size() >= 6; }, seconds(30)));
+    EXPECT_EQ(story(), (std::vector<std::string>{"waiting", "active", "delayed", "waiting",
+                                                 "active", "completed"}));
 }
