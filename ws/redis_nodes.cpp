@@ -129,32 +129,8 @@ std::optional<ClusterSlotMap> RedisNodes::fetch_map() {
         } catch (const std::exception&) {
         }
     }
-    int ms = std::min(opts_.timeout_ms, 300);
-    timeval tv{ms / 1000, (ms % 1000) * 1000};
-    std::vector<RedisNodeAddress> tried;
-    for (const auto& node : candidates) {
-        if (std::find(tried.begin(), tried.end(), node) != tried.end()) continue;
-        tried.push_back(node);
-        redisContext* c = redisConnectWithTimeout(node.host.c_str(), node.port, tv);
-        if (!c || c->err) {
-            if (c) redisFree(c);
-            continue;
-        }
-        redisSetTimeout(c, tv);
-        auto* raw = static_cast<redisReply*>(redisCommand(c, "CLUSTER SLOTS"));
-        redisFree(c);
-        if (!raw) continue;
-        try {
-            Reply reply(raw);  // owns raw
-            if (reply.is_error()) continue;
-            auto map = ClusterSlotMap::parse(reply, node.host);
-            if (map.masters().empty()) continue;
-            return map;
-        } catch (const std::exception& e) {
-            log::warn("bazaar-ws: unusable CLUSTER SLOTS reply",
-                      {{"node", node.str()}, {"error", e.what()}});
-        }
-    }
+    auto map = fetch_cluster_slots(candidates, std::min(opts_.timeout_ms, 300));
+    if (map) return map;
     log::warn("bazaar-ws: no Redis Cluster node answered CLUSTER SLOTS");
     return std::nullopt;
 }

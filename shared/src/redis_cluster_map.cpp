@@ -1,9 +1,12 @@
 #include "bazaar/redis_cluster_map.hpp"
 
+#include <hiredis/hiredis.h>
+
 #include <algorithm>
 #include <charconv>
 #include <stdexcept>
 
+#include "bazaar/log.hpp"
 #include "bazaar/redis_slot.hpp"
 
 namespace bazaar {
@@ -79,6 +82,34 @@ const RedisNodeAddress* ClusterSlotMap::master_of(int slot) const {
 bool ClusterSlotMap::covers_every_slot() const {
     return !owner_.empty() &&
            std::none_of(owner_.begin(), owner_.end(), [](auto i) { return i < 0; });
+}
+
+std::optional<ClusterSlotMap> fetch_cluster_slots(const std::vector<RedisNodeAddress>& candidates,
+                                                  int timeout_ms) {
+    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    std::vector<RedisNodeAddress> tried;
+    for (const auto& node : candidates) {
+        if (std::find(tried.begin(), tried.end(), node) != tried.end()) continue;
+        tried.push_back(node);
+        redisContext* c = redisConnectWithTimeout(node.host.c_str(), node.port, tv);
+        if (!c || c->err) {
+            if (c) redisFree(c);
+            continue;
+        }
+        redisSetTimeout(c, tv);
+        auto* raw = static_cast<redisReply*>(redisCommand(c, "CLUSTER SLOTS"));
+        redisFree(c);
+        if (!raw) continue;
+        try {
+            Reply reply(raw);  // owns raw
+            if (reply.is_error()) continue;
+            auto map = ClusterSlotMap::parse(reply, node.host);
+            if (!map.masters().empty()) return map;
+        } catch (const std::exception& e) {
+            log::warn("unusable CLUSTER SLOTS reply", {{"node", node.str()}, {"error", e.what()}});
+        }
+    }
+    return std::nullopt;
 }
 
 }  // namespace bazaar

@@ -1,28 +1,17 @@
 #include <gtest/gtest.h>
-#include <hiredis/hiredis.h>
 
 #include <string>
 
 #include "bazaar/redis_cluster_map.hpp"
+#include "resp_support.hpp"
 
 using namespace bazaar;
 
 namespace {
 
-// A reply tree from RESP bytes, as hiredis would hand it to the client.
-Reply resp(const std::string& bytes) {
-    redisReader* reader = redisReaderCreate();
-    redisReaderFeed(reader, bytes.data(), bytes.size());
-    void* raw = nullptr;
-    int rc = redisReaderGetReply(reader, &raw);
-    redisReaderFree(reader);
-    if (rc != REDIS_OK || !raw) throw std::runtime_error("incomplete RESP in test");
-    return Reply(static_cast<redisReply*>(raw));
-}
+using bazaar::testing::bulk;
+using bazaar::testing::resp;
 
-std::string bulk(const std::string& s) {
-    return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n";
-}
 std::string node(const std::string& host, int port, const std::string& id) {
     return "*3\r\n" + bulk(host) + ":" + std::to_string(port) + "\r\n" + bulk(id);
 }

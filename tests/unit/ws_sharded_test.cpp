@@ -2,12 +2,12 @@
 // connection apart (sub_replies.hpp) and the cluster link plan
 // (node_plan.hpp).
 #include <gtest/gtest.h>
-#include <hiredis/hiredis.h>
 
 #include <string>
 
 #include "bazaar/redis_slot.hpp"
 #include "node_plan.hpp"
+#include "resp_support.hpp"
 #include "sub_replies.hpp"
 
 using namespace bazaar;
@@ -16,18 +16,9 @@ using K = SubEvent::Kind;
 
 namespace {
 
-Reply resp(const std::string& bytes) {
-    redisReader* reader = redisReaderCreate();
-    redisReaderFeed(reader, bytes.data(), bytes.size());
-    void* raw = nullptr;
-    int rc = redisReaderGetReply(reader, &raw);
-    redisReaderFree(reader);
-    if (rc != REDIS_OK || !raw) throw std::runtime_error("incomplete RESP in test");
-    return Reply(static_cast<redisReply*>(raw));
-}
-std::string bulk(const std::string& s) {
-    return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n";
-}
+using bazaar::testing::bulk;
+using bazaar::testing::resp;
+
 std::string node(const std::string& host, int port) {
     return "*3\r\n" + bulk(host) + ":" + std::to_string(port) + "\r\n" + bulk(host + "id");
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,5 +49,13 @@ class ClusterSlotMap {
     std::vector<RedisNodeAddress> masters_;
     std::vector<RedisNodeAddress> nodes_;
 };
+
+// CLUSTER SLOTS asked of each of `candidates` in turn (each once), on a
+// short-lived blocking connection bounded by `timeout_ms` per node: the map of
+// the first that answers with at least one master, or nullopt. For the
+// connections that route without class Redis (bazaar-ws's subscriber links,
+// the near cache's listeners); class Redis keeps its own connections.
+std::optional<ClusterSlotMap> fetch_cluster_slots(const std::vector<RedisNodeAddress>& candidates,
+                                                  int timeout_ms);
 
 }  // namespace bazaar

@@ -280,40 +280,22 @@ namespace {
 // `candidates` that answers (blocking, bounded by the timeout per node).
 std::optional<std::vector<std::pair<std::string, int>>> cluster_masters(
     const std::vector<std::string>& candidates, int timeout_ms, std::vector<std::string>& known) {
-    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    std::vector<RedisNodeAddress> nodes;
     for (const auto& text : candidates) {
-        RedisNodeAddress node;
         try {
-            node = parse_node_address(text);
+            nodes.push_back(parse_node_address(text));
         } catch (const std::exception&) {
-            continue;
-        }
-        redisContext* c = redisConnectWithTimeout(node.host.c_str(), node.port, tv);
-        if (!c || c->err) {
-            if (c) redisFree(c);
-            continue;
-        }
-        redisSetTimeout(c, tv);
-        auto* raw = static_cast<redisReply*>(redisCommand(c, "CLUSTER SLOTS"));
-        redisFree(c);
-        if (!raw) continue;
-        try {
-            Reply reply(raw);
-            if (reply.is_error()) continue;
-            auto map = ClusterSlotMap::parse(reply, node.host);
-            if (map.masters().empty()) continue;
-            known.clear();
-            for (const auto& n : map.nodes()) known.push_back(n.str());
-            std::vector<std::pair<std::string, int>> out;
-            for (const auto& m : map.masters()) out.emplace_back(m.host, m.port);
-            // Unserved slots: some keys have no listener; not healthy.
-            if (!map.covers_every_slot()) return std::nullopt;
-            return out;
-        } catch (const std::exception& e) {
-            log::warn("near cache: unusable CLUSTER SLOTS reply", {{"error", e.what()}});
         }
     }
-    return std::nullopt;
+    auto map = fetch_cluster_slots(nodes, timeout_ms);
+    if (!map) return std::nullopt;
+    known.clear();
+    for (const auto& n : map->nodes()) known.push_back(n.str());
+    // Unserved slots: some keys have no listener; not healthy.
+    if (!map->covers_every_slot()) return std::nullopt;
+    std::vector<std::pair<std::string, int>> out;
+    for (const auto& m : map->masters()) out.emplace_back(m.host, m.port);
+    return out;
 }
 
 constexpr auto kClusterRefresh = std::chrono::milliseconds(1000);
