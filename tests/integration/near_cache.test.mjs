@@ -2,7 +2,7 @@
 // fcgi processes with each process answering hits from its own memory.
 //
 // The tests talk FastCGI to each process's unix socket directly
-// (tests/lib/fastcgi.mjs), so they choose which process writes and which
+// (tests/lib/fcgi_client.mjs), so they choose which process writes and which
 // reads, instead of hoping nginx spreads them. Nothing rests on luck: before
 // every write the reading process is driven until it answers the book from
 // its near cache (X-Cache-Layer: near), so the read after the write would
