@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "../support/shell.hpp"
 #include "backend_env.hpp"
 #include "bazaar/error.hpp"
 #include "bazaar/redis.hpp"
@@ -26,13 +27,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string sh(const std::string& cmd) {
-    std::string out;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return out;
-    char buf[4096];
-    while (std::size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    pclose(p);
-    return out;
+    return bazaar::testing::shell_output(cmd);
 }
 
 int base_port() {

@@ -24,6 +24,7 @@
 #include <sstream>
 #include <thread>
 
+#include "../support/shell.hpp"
 #include "bazaar/queue/admin.hpp"
 #include "bazaar/queue/keys.hpp"
 #include "bazaar/queue/producer.hpp"
@@ -38,13 +39,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 std::string shell(const std::string& cmd) {
-    std::string out;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return out;
-    char buf[4096];
-    while (std::size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    pclose(p);
-    return out;
+    return bazaar::testing::shell_output(cmd);
 }
 
 std::vector<std::string> seed_ports() {
