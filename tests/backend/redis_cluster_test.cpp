@@ -1,6 +1,6 @@
 // The cluster client against a real Redis 7 cluster that this test starts
 // itself: 3 masters + 3 replicas on loopback (ports TEST_CLUSTER_PORT ..
-// +5, default 41400), cluster-node-timeout 2000 ms. Commands, scripts and
+// +5, default 21400), cluster-node-timeout 2000 ms. Commands, scripts and
 // pipelines across slots; a slot range resharded while commands run; a
 // master killed with kill -9 and its replica promoted, survived by the same
 // Redis object.
@@ -30,15 +30,24 @@ std::string sh(const std::string& cmd) {
     return bazaar::testing::shell_output(cmd);
 }
 
-int base_port() {
+// Below the kernel's ephemeral range (32768+), bus ports (+10000) too, so
+// no outgoing connection of another test can hold one of them. A start that
+// fails anyway is retried on the next ports (kAttemptStride up).
+constexpr int kAttemptStride = 10;
+int first_port() {
     const char* p = std::getenv("TEST_CLUSTER_PORT");
-    return p ? std::atoi(p) : 41400;
+    return p ? std::atoi(p) : 21400;
+}
+int port_shift = 0;  // the attempt that came up
+int base_port() {
+    return first_port() + port_shift;
 }
 
 class RealCluster : public ::testing::Test {
   protected:
     static inline fs::path dir;
     static inline bool up = false;
+    static inline std::string why;  // each failed start's diagnosis
 
     static std::string cli(int port, const std::string& args) {
         return sh("redis-cli -p " + std::to_string(port) + " " + args + " 2>&1");
@@ -59,7 +68,20 @@ class RealCluster : public ::testing::Test {
     }
 
     static void SetUpTestSuite() {
-        dir = fs::temp_directory_path() / ("bazaar-cluster-" + std::to_string(getpid()));
+        for (int attempt = 0; attempt < 3 && !up; ++attempt) {
+            port_shift = attempt * kAttemptStride;
+            up = start_cluster();
+            if (!up) {
+                why += "attempt on ports " + std::to_string(base_port()) + "+: " + diagnosis();
+                TearDownTestSuite();
+            }
+        }
+    }
+
+    // Six nodes, then redis-cli --cluster create; true once all say ok.
+    static bool start_cluster() {
+        dir = fs::temp_directory_path() /
+              ("bazaar-cluster-" + std::to_string(getpid()) + "-" + std::to_string(base_port()));
         fs::create_directories(dir);
         std::string create = "redis-cli --cluster create";
         for (int i = 0; i < 6; ++i) {
@@ -72,7 +94,7 @@ class RealCluster : public ::testing::Test {
                               (dir / ("node-" + std::to_string(port) + ".pid")).string() +
                               " --logfile " +
                               (dir / ("node-" + std::to_string(port) + ".log")).string();
-            if (std::system(cmd.c_str()) != 0) return;
+            if (std::system(cmd.c_str()) != 0) return false;
             create += " 127.0.0.1:" + std::to_string(port);
         }
         for (int i = 0; i < 6; ++i)
@@ -83,7 +105,22 @@ class RealCluster : public ::testing::Test {
            " 2>&1");
         for (int t = 0; t < 300 && !all_ok(6); ++t)
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        up = all_ok(6);
+        return all_ok(6);
+    }
+
+    // What a failed start left: the end of redis-cli's output, each node's
+    // answer to PING and its log's warnings, for the failure message.
+    static std::string diagnosis() {
+        std::string out = "\n--- create.log (end):\n" +
+                          sh("tail -c 1500 " + (dir / "create.log").string() + " 2>&1");
+        for (int i = 0; i < 6; ++i) {
+            int port = base_port() + i;
+            out += "--- node " + std::to_string(port) + ": ping " + cli(port, "ping") +
+                   sh("grep -E '#|Error|error' " +
+                      (dir / ("node-" + std::to_string(port) + ".log")).string() +
+                      " 2>&1 | tail -5");
+        }
+        return out;
     }
 
     static void TearDownTestSuite() {
@@ -95,7 +132,7 @@ class RealCluster : public ::testing::Test {
         fs::remove_all(dir, ec);
     }
 
-    void SetUp() override { ASSERT_TRUE(up) << "the test cluster did not start; see " << dir; }
+    void SetUp() override { ASSERT_TRUE(up) << "the test cluster did not start:\n" << why; }
 
     static RedisOptions options() {
         RedisOptions o;

@@ -86,6 +86,14 @@ redisContext* InvalidationListener::open_tracked() {
     why = sub ? std::string(text(sub)) : std::string(c->errstr);
     if (sub) freeReplyObject(sub);
     if (!ok) return fail("SUBSCRIBE: " + why);
+    // A Redis still loading its data accepts the subscription but answers
+    // every PING with -LOADING: not caught up, so not subscribed yet.
+    auto* pong = static_cast<redisReply*>(redisCommand(c, "PING"));
+    ok = pong && pong->type == REDIS_REPLY_ARRAY && pong->elements >= 1 &&
+         text(pong->element[0]) == "pong";
+    why = pong ? std::string(text(pong)) : std::string(c->errstr);
+    if (pong) freeReplyObject(pong);
+    if (!ok) return fail("PING: " + why);
     return c;
 }
 
@@ -133,6 +141,11 @@ void InvalidationListener::set_lagging_locked(bool lagging) {
 
 void InvalidationListener::apply_locked(void* raw) {
     auto* r = static_cast<redisReply*>(raw);
+    // Only a PING can be answered with an error here (-LOADING after a
+    // restart, say). Its pong will never come, and the pongs after it must
+    // not be matched with older PINGs: start over on a fresh connection.
+    if (r->type == REDIS_REPLY_ERROR)
+        return mark_broken_locked(("error reply: " + std::string(text(r))).c_str());
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 1) return;
     std::string_view kind = text(r->element[0]);
     if (kind == "message" && r->elements == 3) {
@@ -174,6 +187,7 @@ void InvalidationListener::drain_locked(Clock::time_point now) {
         if (!reply) break;
         apply_locked(reply);
         freeReplyObject(reply);
+        if (broken_) return;  // nothing after it may report health
     }
     if (total >= kLagBytes) set_lagging_locked(true);
     (void)now;
