@@ -115,10 +115,10 @@ class RealCluster : public ::testing::Test {
                           sh("tail -c 1500 " + (dir / "create.log").string() + " 2>&1");
         for (int i = 0; i < 6; ++i) {
             int port = base_port() + i;
-            out += "--- node " + std::to_string(port) + ": ping " + cli(port, "ping") +
-                   sh("grep -E '#|Error|error' " +
-                      (dir / ("node-" + std::to_string(port) + ".log")).string() +
-                      " 2>&1 | tail -5");
+            out +=
+                "--- node " + std::to_string(port) + ": ping " + cli(port, "ping") +
+                sh("grep -E '#|Error|error' " +
+                   (dir / ("node-" + std::to_string(port) + ".log")).string() + " 2>&1 | tail -5");
         }
         return out;
     }
