@@ -450,7 +450,7 @@ int run_server(const Config& config, uv_loop_t* loop) {
     lws_context_creation_info info{};
     void* foreign_loops[1] = {loop};
     info.port = config.ws_port;
-    info.iface = "127.0.0.1";
+    info.iface = config.ws_listen_address.c_str();
     info.protocols = kProtocols;
     info.fd_limit_per_thread = 65536;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBUV |

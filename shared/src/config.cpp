@@ -2,6 +2,9 @@
 
 #include "bazaar/payments/webhook_signature.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
@@ -65,7 +68,10 @@ const std::vector<ConfigVar>& config_vars() {
          "bazaar-fcgi request lines: all | errors (5xx and slow ones; nginx logs every request)"},
         {"SLOW_REQUEST_MS", "1000",
          "a request slower than this is logged even with ACCESS_LOG=errors"},
-        {"WS_PORT", "8090", "port bazaar-ws listens on (loopback, behind nginx)"},
+        {"WS_PORT", "8090", "port bazaar-ws listens on (behind nginx)"},
+        {"WS_LISTEN_ADDRESS", "127.0.0.1",
+         "IP address bazaar-ws listens on: loopback when nginx is on the same host, the "
+         "host's own address (or 0.0.0.0) when nginx reaches it over the network"},
         {"WS_PROCESSES", "2",
          "number of bazaar-ws processes scripts/stack starts, on WS_PORT, WS_PORT+1, ..."},
         {"WS_ALLOWED_ORIGINS", "",
@@ -239,6 +245,13 @@ class Reader {
 
 using text::split_list;  // "a, b,,c" -> {"a", "b", "c"}
 
+// lws takes an interface name or an address here; only an address, so that
+// a typo fails at start-up instead of binding somewhere unexpected.
+bool is_ip_literal(const std::string& s) {
+    unsigned char buf[sizeof(in6_addr)];
+    return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
 // "HTTP://Host:8080/path/" -> "http://host:8080" (the form browsers send in
 // Origin: scheme, host and port, lower case, no path).
 std::string origin_of(std::string url) {
@@ -318,6 +331,10 @@ Config Config::from_map(const std::map<std::string, std::string>& values) {
     c.access_log_all = r.one_of("ACCESS_LOG", {"all", "errors"}) == "all";
     c.slow_request_ms = static_cast<int>(r.integer("SLOW_REQUEST_MS", 1, 3600000));
     c.ws_port = static_cast<int>(r.integer("WS_PORT", 1, 65535));
+    c.ws_listen_address = r.str("WS_LISTEN_ADDRESS");
+    if (!is_ip_literal(c.ws_listen_address))
+        throw ConfigError("WS_LISTEN_ADDRESS: expected an IPv4 or IPv6 address, got '" +
+                          c.ws_listen_address + "'");
     r.integer("WS_PROCESSES", 1, 64);  // read by scripts/stack; validated here too
     c.ws_max_message_bytes =
         static_cast<std::size_t>(r.integer("WS_MAX_MESSAGE_BYTES", 128, 16L * 1024 * 1024));

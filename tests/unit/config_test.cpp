@@ -50,6 +50,15 @@ TEST(Config, EnumeratedValuesAreChecked) {
     EXPECT_EQ(Config::from_map({{"LOG_LEVEL", "warn"}}).log_level, "warn");
 }
 
+TEST(Config, WsListenAddressIsAnIpLiteral) {
+    EXPECT_EQ(Config::from_map({}).ws_listen_address, "127.0.0.1");
+    EXPECT_EQ(Config::from_map({{"WS_LISTEN_ADDRESS", "0.0.0.0"}}).ws_listen_address, "0.0.0.0");
+    EXPECT_EQ(Config::from_map({{"WS_LISTEN_ADDRESS", "::1"}}).ws_listen_address, "::1");
+    // A host or interface name would make lws bind wherever it resolves.
+    for (const char* bad : {"localhost", "eth0", "", "10.0.0.256", "127.0.0.1 "})
+        EXPECT_THROW(Config::from_map({{"WS_LISTEN_ADDRESS", bad}}), ConfigError) << bad;
+}
+
 TEST(Config, ConninfoQuotesValuesAndCarriesTimeouts) {
     Config c = Config::from_map({{"PG_PASSWORD", "it's"}, {"PG_TIMEOUT_MS", "1500"}});
     std::string ci = c.pg_conninfo();

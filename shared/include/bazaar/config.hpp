@@ -64,6 +64,7 @@ struct Config {
 
     // ---- bazaar-ws
     int ws_port = 0;
+    std::string ws_listen_address;
     std::vector<std::string> ws_allowed_origins;  // lower-case origins, or {"*"}
     std::size_t ws_max_message_bytes = 0;
     std::size_t ws_send_queue_messages = 0;
