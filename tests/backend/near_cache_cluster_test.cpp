@@ -69,12 +69,14 @@ class OwnCluster : public ::testing::Test {
             int p = base_port() + i;
             std::string ps = std::to_string(p);
             sh("redis-cli -p " + ps + " SHUTDOWN NOSAVE >/dev/null 2>&1");
-            ASSERT_EQ(sh("redis-server --port " + ps +
-                         " --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file " + dir_ +
-                         "/nodes-" + ps + ".conf --cluster-node-timeout 2000 --dir " + dir_ +
-                         " --save '' --appendonly no --daemonize yes --pidfile " + dir_ + "/" + ps +
-                         ".pid --logfile " + dir_ + "/" + ps + ".log"),
-                      0);
+            // Bus port - 5000: out of the ephemeral range (redis_cluster_test.cpp).
+            ASSERT_EQ(
+                sh("redis-server --port " + ps + " --cluster-port " + std::to_string(p - 5000) +
+                   " --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file " + dir_ +
+                   "/nodes-" + ps + ".conf --cluster-node-timeout 2000 --dir " + dir_ +
+                   " --save '' --appendonly no --daemonize yes --pidfile " + dir_ + "/" + ps +
+                   ".pid --logfile " + dir_ + "/" + ps + ".log"),
+                0);
             nodes += " 127.0.0.1:" + ps;
         }
         for (int i = 0; i < 3; ++i)

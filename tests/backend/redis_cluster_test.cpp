@@ -1,6 +1,6 @@
 // The cluster client against a real Redis 7 cluster that this test starts
 // itself: 3 masters + 3 replicas on loopback (ports TEST_CLUSTER_PORT ..
-// +5, default 21400), cluster-node-timeout 2000 ms. Commands, scripts and
+// +5, default 22400), cluster-node-timeout 2000 ms. Commands, scripts and
 // pipelines across slots; a slot range resharded while commands run; a
 // master killed with kill -9 and its replica promoted, survived by the same
 // Redis object.
@@ -30,13 +30,14 @@ std::string sh(const std::string& cmd) {
     return bazaar::testing::shell_output(cmd);
 }
 
-// Below the kernel's ephemeral range (32768+), bus ports (+10000) too, so
-// no outgoing connection of another test can hold one of them. A start that
+// Below the kernel's ephemeral range (32768-60999), so that no outgoing
+// connection of another test can hold one of them; so are the bus ports
+// (port - 5000; Redis's default, port + 10000, would be in it). A start that
 // fails anyway is retried on the next ports (kAttemptStride up).
 constexpr int kAttemptStride = 10;
 int first_port() {
     const char* p = std::getenv("TEST_CLUSTER_PORT");
-    return p ? std::atoi(p) : 21400;
+    return p ? std::atoi(p) : 22400;
 }
 int port_shift = 0;  // the attempt that came up
 int base_port() {
@@ -86,7 +87,8 @@ class RealCluster : public ::testing::Test {
         std::string create = "redis-cli --cluster create";
         for (int i = 0; i < 6; ++i) {
             int port = base_port() + i;
-            std::string cmd = "redis-server --port " + std::to_string(port) +
+            std::string cmd = "redis-server --port " + std::to_string(port) + " --cluster-port " +
+                              std::to_string(port - 5000) +
                               " --bind 127.0.0.1 --cluster-enabled yes --cluster-node-timeout 2000"
                               " --cluster-config-file nodes-" +
                               std::to_string(port) + ".conf --dir " + dir.string() +

@@ -11,15 +11,14 @@
 // Screenshots: $BUILD_DIR/test-artifacts/admin-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { BASE, get, psql, redisCli, svc, waitFor } from '../lib/client.mjs';
 import { loginAdmin, uniqueEmail } from '../lib/auth_helpers.mjs';
 import { mailsTo } from '../lib/mail.mjs';
+import { runLua } from '../lib/lua.mjs';
 
-const ROOT = process.env.BAZAAR_ROOT || process.cwd();
 const ARTIFACTS = path.join(process.env.BUILD_DIR || 'build', 'test-artifacts');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ADMIN = { email: 'admin@example.com', password: process.env.SEED_ADMIN_PASSWORD || 'admin-password-1' };
@@ -57,27 +56,16 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(ARTIFACTS, `admin-${name}.png`), fullPage: true });
 }
 
-// The queue scripts as Redis gets them (lua/lib includes expanded), as in
-// tests/integration/admin_queues.test.mjs: failed jobs with hostile names and
-// errors, made without a worker.
-function luaSource(name) {
-  return fs.readFileSync(path.join(ROOT, 'lua', `${name}.lua`), 'utf8').split('\n')
-    .map((l) => (l.startsWith('--#include ') ? fs.readFileSync(path.join(ROOT, 'lua/lib', `${l.slice(11).trim()}.lua`), 'utf8') : l))
-    .join('\n');
-}
-function lua(name, keys, args) {
-  return execFileSync('redis-cli', ['-p', process.env.REDIS_PORT, 'EVAL', luaSource(name), String(keys.length),
-    ...keys, ...args.map(String)], { encoding: 'utf8' }).trim().split('\n');
-}
+// Failed jobs with hostile names and errors, made without a worker.
 function queueWithFailures(Q, n, nameOf, errorOf) {
   const K = (k) => `{q:${Q}}:${k}`;
   redisCli('SADD', 'bazaar:queues', Q);
   const ids = [];
   for (let i = 0; i < n; i++) {
-    lua('queue_add', [K('seq'), K('wait'), K('delayed'), K('marker'), K('waitdeps'), K('failed'), K('dlq'), K('repeat')],
+    runLua('queue_add', [K('seq'), K('wait'), K('delayed'), K('marker'), K('waitdeps'), K('failed'), K('dlq'), K('repeat')],
       [`{q:${Q}}:`, '', 0, 1, '', nameOf(i), '{"n":1}', 0, 0, 1, 'fixed', 0, '-1,-1', '-1,-1', 0, '']);
-    const [id, token] = lua('queue_take', [K('wait'), K('active'), K('delayed'), K('marker'), K('meta'), K('limiter')], [`{q:${Q}}:`, 1, 30000, 'e2e', 0, 0]);
-    lua('queue_finish', [K('active'), K('wait'), K('delayed'), K('completed'), K('failed'), K('dlq'), K('marker'), K('waitdeps'), K('rate')],
+    const [id, token] = runLua('queue_take', [K('wait'), K('active'), K('delayed'), K('marker'), K('meta'), K('limiter')], [`{q:${Q}}:`, 1, 30000, 'e2e', 0, 0]);
+    runLua('queue_finish', [K('active'), K('wait'), K('delayed'), K('completed'), K('failed'), K('dlq'), K('marker'), K('waitdeps'), K('rate')],
       [`{q:${Q}}:`, 1, id, token, 'u', errorOf(i)]);
     ids.push(id);
   }

@@ -4,44 +4,28 @@
 // involved and no test depends on another having run first (issue 7).
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { request, get, post, redisCli, assertError } from '../lib/client.mjs';
 import { loginAdmin, loginUser } from '../lib/auth_helpers.mjs';
+import { runLua } from '../lib/lua.mjs';
 
-const ROOT = process.env.BAZAAR_ROOT || process.cwd();
 const CLI = `${process.env.BUILD_DIR}/cli/bazaar`;
 let admin;
 let user;
 let serial = 0;
-
-// The script as Redis gets it: `--#include <lib>` lines expanded from
-// lua/lib/, as load_scripts does (shared/src/redis.cpp).
-function source(name) {
-  return fs.readFileSync(path.join(ROOT, 'lua', `${name}.lua`), 'utf8').split('\n')
-    .map((l) => (l.startsWith('--#include ') ? fs.readFileSync(path.join(ROOT, 'lua/lib', `${l.slice(11).trim()}.lua`), 'utf8') : l))
-    .join('\n');
-}
-
-function script(name, keys, args) {
-  const out = execFileSync('redis-cli', ['-p', process.env.REDIS_PORT, 'EVAL', source(name), String(keys.length),
-    ...keys, ...args.map(String)], { encoding: 'utf8' });
-  return out.trim().split('\n');
-}
 
 // A queue of its own with one completed, one failed and one waiting job.
 function freshQueue() {
   const Q = `it-admin-${process.pid}-${++serial}`;
   const P = `{q:${Q}}:`;
   const K = (k) => P + k;
-  const addJob = (name, attempts = 1) => script('queue_add',
+  const addJob = (name, attempts = 1) => runLua('queue_add',
     [K('seq'), K('wait'), K('delayed'), K('marker'), K('waitdeps'), K('failed'), K('dlq'), K('repeat')],
     [P, '', 0, 1, '', name, '{"n":1}', 0, 0, attempts, 'fixed', 0, '-1,-1', '-1,-1', 0, ''])[0];
   const takeAndFinish = (outcome, payload) => {
-    const [id, token] = script('queue_take', [K('wait'), K('active'), K('delayed'), K('marker'), K('meta'), K('limiter')],
+    const [id, token] = runLua('queue_take', [K('wait'), K('active'), K('delayed'), K('marker'), K('meta'), K('limiter')],
       [P, 1, 30000, 'it', 0, 0]);
-    script('queue_finish', [K('active'), K('wait'), K('delayed'), K('completed'), K('failed'), K('dlq'), K('marker'), K('waitdeps'), K('rate')],
+    runLua('queue_finish', [K('active'), K('wait'), K('delayed'), K('completed'), K('failed'), K('dlq'), K('marker'), K('waitdeps'), K('rate')],
       [P, 1, id, token, outcome, payload]);
     return id;
   };

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { waitFor } from '../lib/client.mjs';
-import { userToken, connect, Resp, emitTo, sleep, closeAll, REDIS_PORT, WS_PORT } from '../lib/ws_helpers.mjs';
+import { userToken, connect, SingleResp, emitTo, sleep, closeAll, REDIS_PORT, WS_PORT } from '../lib/ws_helpers.mjs';
 import { startCluster, stopCluster, liveMasters, ownerOf, keySlot, cli } from '../lib/own_cluster.mjs';
 
 const ROOT = process.env.BAZAAR_ROOT || process.cwd();
@@ -60,7 +60,7 @@ function usersPerMaster(masters, n) {
 }
 
 async function emitOn(port, u, n, offset) {
-  const r = new Resp(port);
+  const r = new SingleResp(port);  // a node of this suite's own cluster, whatever the stack's mode
   try {
     return await emitTo(r, stream(u), 'cart.item_updated', (i) => ({ n: offset + i }), n);
   } finally {

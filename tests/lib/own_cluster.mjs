@@ -1,7 +1,8 @@
 // A throw-away Redis Cluster of the test's own (redis-server
 // --cluster-enabled on loopback, redis-cli --cluster create): for the suites
 // that check sharded pub/sub and per-node behaviour without depending on the
-// stack's Redis mode. Ports: `base`..`base+n-1` (bus: +10000).
+// stack's Redis mode. Ports: `base`..`base+n-1` (bus: each port - 5000, out of the kernel's
+// ephemeral range, where Redis's default +10000 may already be taken).
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,7 +19,7 @@ export async function startCluster({ base, dir, masters = 3, replicas = 1 }) {
   for (let i = 0; i < masters * (1 + replicas); i++) ports.push(base + i);
   for (const p of ports) {
     spawnSync('redis-cli', ['-p', String(p), 'SHUTDOWN', 'NOSAVE'], { stdio: 'ignore' });  // a leftover
-    execFileSync('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
+    execFileSync('redis-server', ['--port', String(p), '--cluster-port', String(p - 5000), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
       '--cluster-config-file', path.join(dir, `nodes-${p}.conf`), '--cluster-node-timeout', '2000',
       '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'yes', '--repl-diskless-sync-delay', '0',
       '--pidfile', path.join(dir, `${p}.pid`), '--logfile', path.join(dir, `${p}.log`)]);

@@ -4,15 +4,13 @@
 // through the product's own script (lua/live_event_emit.lua), the same way a
 // REST handler or a worker does.
 import net from 'node:net';
-import fs from 'node:fs';
-import path from 'node:path';
 import crypto from 'node:crypto';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { PORT, waitFor, CLUSTER, redisMasterOf } from './client.mjs';
 import { signJwt } from './auth_helpers.mjs';
+import { luaSource } from './lua.mjs';
 
-const ROOT = process.env.BAZAAR_ROOT || process.cwd();
 export const WS_PORT = Number(process.env.WS_PORT || 18090);
 export const REDIS_PORT = Number(process.env.REDIS_PORT || 26379);
 export const NGINX_WS = `ws://127.0.0.1:${PORT}/ws`;
@@ -150,7 +148,7 @@ function parse(buf, pos) {
 }
 
 // With REDIS_CLUSTER set (the cluster pass) use ClusterResp instead.
-class SingleResp {
+export class SingleResp {
   constructor(port = REDIS_PORT) {
     this.sock = net.connect(port, '127.0.0.1');
     this.buf = Buffer.alloc(0);
@@ -192,12 +190,7 @@ class ClusterResp {
 
 export const Resp = CLUSTER ? ClusterResp : SingleResp;
 
-// live_event_emit.lua with its `--#include` lines expanded (what
-// shared/src/redis.cpp load_scripts() does).
-const EMIT_SCRIPT = fs.readFileSync(path.join(ROOT, 'lua/live_event_emit.lua'), 'utf8')
-  .split('\n')
-  .map((l) => (l.startsWith('--#include ') ? fs.readFileSync(path.join(ROOT, 'lua/lib', `${l.slice(11).trim()}.lua`), 'utf8') : l))
-  .join('\n');
+const EMIT_SCRIPT = luaSource('live_event_emit');
 
 export const userStream = (userId) => `{u:${userId}}:events`;
 
