@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { request, get, post, assertError, svc, waitFor, redisCli, psql } from '../lib/client.mjs';
 import { loginAdmin, registerUser, signJwt } from '../lib/auth_helpers.mjs';
+import { waitCartsPersisted } from '../lib/cart_persist.mjs';
 
 const VAR = process.env.BAZAAR_VAR_DIR || 'var/test';
 const ROOT = process.env.BAZAAR_ROOT || process.cwd();
@@ -410,7 +411,7 @@ async function buyers(stock, n = 500) {
       const r = await addToCart(u.token, book.id, 1);
       assert.equal(r.status, 200, r.text);
     }));
-  await waitFor('carts persisted', () => Number(psql(`SELECT count(*) FROM cart_items WHERE book_id = ${book.id}`)) === n, 60000);
+  await waitCartsPersisted(book.id, users.map((u) => u.id));
   return { book, users };
 }
 

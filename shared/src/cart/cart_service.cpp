@@ -102,22 +102,34 @@ void ensure_persist(Backends& b, const std::string& user_id, std::int64_t versio
     queue::add(b.redis, kPersistQueue, job);
 }
 
-// Runs one change script and, in the same round trip, the add of the user's
-// persist job. Returns the script's reply; {-1} (cart not loaded) is handled
-// here by a rebuild from Postgres and a second try.
+// Runs one change script and the add of the user's persist job. Returns the
+// script's reply; {-1} (cart not loaded) is handled here by a rebuild from
+// Postgres and a second try.
+//
+// A job the add creates must read its snapshot after the change. One Redis:
+// both go in one pipeline on one connection, so the add runs after the
+// script, in one round trip. A cluster: the cart ({u:<id>}) and the queue
+// ({q:cart-persist}) live on different nodes with no order between them, so
+// the job could be taken and read the cart before the change lands there,
+// and the change would never be written. There the add follows the change's
+// reply (one round trip more), and only when the change asks for a job.
 Reply run_change(Backends& b, const std::string& user_id, const std::string& script,
                  const std::vector<std::string>& args, std::size_t need_at,
                  std::size_t version_at) {
     queue::NewJob job{kPersistJob, {{"userId", user_id}}};
     job.options = persist_options(user_id);
     RedisArgs add = queue::add_command(b.redis, kPersistQueue, job);
+    const bool add_in_pipeline = !b.redis.is_cluster();
     std::vector<std::string> keys{cart_key(user_id), events_key(user_id)};
     for (int attempt = 0;; ++attempt) {
-        auto replies = b.redis.pipeline({script_command(script, keys, args), add});
+        RedisArgs change = script_command(script, keys, args);
+        // (pipeline() returns a NOSCRIPT reply where command() would throw)
+        auto replies =
+            add_in_pipeline ? b.redis.pipeline({change, add}) : b.redis.pipeline({change});
         Reply r = replies[0];
         if (is_noscript(r)) r = b.redis.eval_script(script, keys, args);
         bool added = false;
-        if (!is_noscript(replies[1]))
+        if (add_in_pipeline && !is_noscript(replies[1]))
             added = queue::read_add_reply(b.redis, kPersistQueue, replies[1]).second;
         if (r.is_error()) throw RedisError(std::string(r.str()));
         std::int64_t code = r.at(0).integer();
@@ -126,9 +138,16 @@ Reply run_change(Backends& b, const std::string& user_id, const std::string& scr
             restore(b, user_id);
             continue;
         }
-        if (code == 1)
-            ensure_persist(b, user_id, r.at(version_at).integer(), r.at(need_at).integer() == 1,
-                           added);
+        if (code == 1) {
+            bool need = r.at(need_at).integer() == 1;
+            if (!add_in_pipeline && need) {
+                Reply a = b.redis.pipeline({add})[0];
+                // NOSCRIPT: not added; ensure_persist() adds through queue::add().
+                if (!is_noscript(a))
+                    added = queue::read_add_reply(b.redis, kPersistQueue, a).second;
+            }
+            ensure_persist(b, user_id, r.at(version_at).integer(), need, added);
+        }
         return r;
     }
 }

@@ -4,7 +4,9 @@
 // lua/cart_*.lua scripts (key layout, event shapes and the pending-write mark
 // are drawn in lua/lib/cart.lua). Each change bumps `version`, appends its
 // event to the user's stream and publishes it in the same script, and in the
-// same round trip (one pipeline) adds the cart-persist job.
+// same round trip (one pipeline) adds the cart-persist job; on a Redis
+// Cluster the add follows the change's reply instead (cart_service.cpp,
+// run_change: the two keys' nodes do not order one against the other).
 //
 // Durable copy, coalesced: at most one cart-persist job per user is pending.
 // The job carries only the user id and writes whatever snapshot it reads from
