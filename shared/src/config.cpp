@@ -84,6 +84,8 @@ const std::vector<ConfigVar>& config_vars() {
          "frames waiting for one socket; beyond this the slow reader is closed with 1013"},
         {"WS_SEND_QUEUE_BYTES", "1048576",
          "bytes waiting for one socket; beyond this the slow reader is closed with 1013"},
+        {"WS_MAX_SOCKETS_PER_USER", "16",
+         "open sockets one user may hold per bazaar-ws process; beyond it the handshake is 429"},
         {"WORKER_THREADS", "4", "job threads per queue in each bazaar-worker process"},
         {"WORKER_QUEUES", "",
          "comma-separated queues this worker serves (empty: every registered one)"},
@@ -100,6 +102,9 @@ const std::vector<ConfigVar>& config_vars() {
          "longest delay before a retry, whatever the backoff computes"},
         {"OUTBOX_MAX_ATTEMPTS", "5",
          "times the relay tries an outbox job the queue refuses before setting it aside"},
+        {"OUTBOX_RETRY_MAX_MS", "30000",
+         "longest pause between the relay's tries while the queue's Redis refuses writes (an "
+         "outage: rows wait, never set aside)"},
         {"RESERVATION_TTL_S", "900",
          "seconds an unpaid order holds its stock before it expires (expiresAt)"},
         {"IDEMPOTENCY_LEASE_MS", "30000",
@@ -107,12 +112,19 @@ const std::vector<ConfigVar>& config_vars() {
          "process's key and stock are free again after it"},
         {"ORDER_SWEEP_INTERVAL_MS", "5000",
          "bazaar-worker: how often overdue orders are expired and dead checkout holds swept"},
+        {"CART_MAX_LINES", "100", "distinct books one cart may hold (409 CART_FULL beyond)"},
+        {"ORDER_MAX_OPEN_PER_USER", "3", "unpaid orders one user may hold at once"},
+        {"ORDER_MAX_UNITS_PER_USER", "30", "units one user's unpaid orders may hold in all"},
+        {"ORDER_MAX_UNITS_PER_BOOK", "10", "units of one book one user's unpaid orders may hold"},
         {"IMAGE_MAX_PIXELS", "40000000",
          "largest accepted image upload in pixels, checked from the header (400 above)"},
         {"IMAGE_PIXEL_BUDGET", "80000000",
          "pixels the image jobs of one worker process may decode at once (bounds memory)"},
         {"IMAGE_VIPS_CONCURRENCY", "1",
          "libvips threads per image operation (parallelism comes from image jobs)"},
+        {"IMAGE_MAX_SIDE_PX", "12000", "longest image side accepted, in pixels (400 above)"},
+        {"IMAGE_MAX_ASPECT_RATIO", "20", "long side / short side accepted, at most (400 above)"},
+        {"IMAGE_JOB_TIMEOUT_MS", "60000", "one image's processing is cancelled after this long"},
         {"SEED_ADMIN_PASSWORD", "admin-password-1", "password of admin@example.com (bazaar seed)"},
         {"SEED_USER_PASSWORD", "user-password-1", "password of user1..5@example.com (bazaar seed)"},
         {"JWT_SECRET", kJwtSecretPlaceholder,
@@ -342,6 +354,7 @@ Config Config::from_map(const std::map<std::string, std::string>& values) {
         static_cast<std::size_t>(r.integer("WS_SEND_QUEUE_MESSAGES", 1, 1000000));
     c.ws_send_queue_bytes =
         static_cast<std::size_t>(r.integer("WS_SEND_QUEUE_BYTES", 1024, 1024L * 1024 * 1024));
+    c.ws_max_sockets_per_user = static_cast<int>(r.integer("WS_MAX_SOCKETS_PER_USER", 1, 100000));
     c.worker_threads = static_cast<int>(r.integer("WORKER_THREADS", 1, 256));
     c.worker_queues = split_list(r.str("WORKER_QUEUES"));
     for (const auto& item : split_list(r.str("WORKER_QUEUE_CONCURRENCY"))) {
@@ -365,13 +378,23 @@ Config Config::from_map(const std::map<std::string, std::string>& values) {
     c.queue_job_timeout_ms = static_cast<int>(r.integer("QUEUE_JOB_TIMEOUT_MS", 100, 86400000));
     c.queue_max_backoff_ms = r.integer("QUEUE_MAX_BACKOFF_MS", 1, 366LL * 24 * 3600 * 1000);
     c.outbox_max_attempts = static_cast<int>(r.integer("OUTBOX_MAX_ATTEMPTS", 1, 1000));
+    c.outbox_retry_max_ms = static_cast<int>(r.integer("OUTBOX_RETRY_MAX_MS", 100, 3600000));
     c.reservation_ttl_s = static_cast<int>(r.integer("RESERVATION_TTL_S", 1, 7 * 86400));
     c.idempotency_lease_ms = static_cast<int>(r.integer("IDEMPOTENCY_LEASE_MS", 1000, 3600000));
     c.order_sweep_interval_ms =
         static_cast<int>(r.integer("ORDER_SWEEP_INTERVAL_MS", 100, 3600000));
+    c.cart_max_lines = static_cast<int>(r.integer("CART_MAX_LINES", 1, 10000));
+    c.order_max_open_per_user = static_cast<int>(r.integer("ORDER_MAX_OPEN_PER_USER", 1, 10000));
+    c.order_max_units_per_user =
+        static_cast<int>(r.integer("ORDER_MAX_UNITS_PER_USER", 1, 1000000));
+    c.order_max_units_per_book =
+        static_cast<int>(r.integer("ORDER_MAX_UNITS_PER_BOOK", 1, 1000000));
     c.image_max_pixels = r.integer("IMAGE_MAX_PIXELS", 1, 1000000000);
     c.image_pixel_budget = r.integer("IMAGE_PIXEL_BUDGET", 1, 100000000000);
     c.image_vips_concurrency = static_cast<int>(r.integer("IMAGE_VIPS_CONCURRENCY", 1, 64));
+    c.image_max_side_px = static_cast<int>(r.integer("IMAGE_MAX_SIDE_PX", 16, 100000));
+    c.image_max_aspect_ratio = static_cast<int>(r.integer("IMAGE_MAX_ASPECT_RATIO", 1, 1000));
+    c.image_job_timeout_ms = static_cast<int>(r.integer("IMAGE_JOB_TIMEOUT_MS", 100, 3600000));
     c.seed_admin_password = r.str("SEED_ADMIN_PASSWORD");
     c.seed_user_password = r.str("SEED_USER_PASSWORD");
     c.jwt_secret = r.str("JWT_SECRET");

@@ -69,6 +69,7 @@ struct Config {
     std::size_t ws_max_message_bytes = 0;
     std::size_t ws_send_queue_messages = 0;
     std::size_t ws_send_queue_bytes = 0;
+    int ws_max_sockets_per_user = 0;  // open sockets one user may hold per bazaar-ws process
 
     int worker_threads = 0;  // per queue, unless worker_queue_concurrency says otherwise
 
@@ -82,15 +83,24 @@ struct Config {
     int queue_job_timeout_ms = 0;
     std::int64_t queue_max_backoff_ms = 0;
     int outbox_max_attempts = 0;
+    int outbox_retry_max_ms = 0;  // backoff cap while the queue's Redis refuses (an outage)
 
     // ---- orders (issue 9)
     int reservation_ttl_s = 0;
     int idempotency_lease_ms = 0;
     int order_sweep_interval_ms = 0;
+    // ---- per-user limits (anti-hoarding, bounded storage)
+    int cart_max_lines = 0;
+    int order_max_open_per_user = 0;   // unpaid (PAYMENT_PENDING) orders at once
+    int order_max_units_per_user = 0;  // units held by them in all
+    int order_max_units_per_book = 0;  // ... of any one book
     // ---- images (images/image_service.hpp)
     std::int64_t image_max_pixels = 0;
     std::int64_t image_pixel_budget = 0;
     int image_vips_concurrency = 1;
+    int image_max_side_px = 0;       // longest side accepted, in pixels
+    int image_max_aspect_ratio = 0;  // long side / short side, at most
+    int image_job_timeout_ms = 0;    // one image's processing, at most
 
     std::string seed_admin_password;
     std::string seed_user_password;
