@@ -44,6 +44,14 @@ CodeInfo info(ErrorCode code) {
             return {"INTERNAL", 500};
         case ErrorCode::kUnavailable:
             return {"UNAVAILABLE", 503};
+        case ErrorCode::kOrderLimit:
+            return {"ORDER_LIMIT", 409};
+        case ErrorCode::kCartAlreadyOrdered:
+            return {"CART_ALREADY_ORDERED", 409};
+        case ErrorCode::kPriceChanged:
+            return {"PRICE_CHANGED", 409};
+        case ErrorCode::kAmountTooSmall:
+            return {"AMOUNT_TOO_SMALL", 409};
     }
     return {"INTERNAL", 500};
 }

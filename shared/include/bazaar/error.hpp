@@ -29,6 +29,11 @@ enum class ErrorCode {
     kRateLimited,
     kInternal,
     kUnavailable,
+    // Checkout and payments (docs/notes/orders-payments.md), all 409.
+    kOrderLimit,          // ORDER_MAX_* per-user limits of unpaid orders
+    kCartAlreadyOrdered,  // this cart version became an order already
+    kPriceChanged,        // a price differs from the one the cart showed
+    kAmountTooSmall,      // total below the payment provider's minimum
 };
 
 // "VALIDATION_FAILED", ... as written in API.md.
