@@ -17,6 +17,7 @@ VAR=$(realpath -m "${BAZAAR_VAR_DIR:-$ROOT/var}")
 SETS=${SETS:-20}
 UPLOADS=${UPLOADS:-20}
 WORK=$(mktemp -d)
+[[ -x $BUILD_DIR/bench/images_variants_bench ]] || ninja -C "$BUILD_DIR" images_variants_bench >/dev/null
 trap 'rm -rf "$WORK"' EXIT
 export VIPS_CONCURRENCY=1
 
