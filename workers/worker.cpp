@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "bazaar/log.hpp"
+#include "bazaar/metrics.hpp"
 #include "bazaar/process.hpp"
 #include "bazaar/queue/keys.hpp"
 #include "bazaar/redis.hpp"
@@ -65,6 +66,8 @@ int run_worker(const Config& config, const JobRegistry& registry) {
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
+    // Counters of the relay and the sweeps, added into /metrics by bazaar-fcgi.
+    metrics::open_worker(config.var_dir + "/run");
     const std::string worker_id = make_worker_id();
     auto queues = served_queues(config, registry);
 

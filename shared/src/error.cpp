@@ -104,7 +104,10 @@ Error Error::not_found(std::string what) {
 }
 
 Error Error::unavailable(std::string what) {
-    return Error(ErrorCode::kUnavailable, std::move(what) + " is unavailable, try again shortly");
+    // A dependency that is down or refusing is an outage, not the request's
+    // fault: the client is told when to try again (API.md: 503 + Retry-After).
+    return Error(ErrorCode::kUnavailable, std::move(what) + " is unavailable, try again shortly")
+        .with_header("Retry-After", "1");
 }
 
 }  // namespace bazaar

@@ -21,16 +21,29 @@ constexpr int kStatuses[] = {200, 201, 202, 204, 301, 302, 304, 400, 401, 403, 4
                              405, 409, 413, 415, 422, 429, 500, 502, 503, 504};
 constexpr std::size_t kStatusSlots = sizeof kStatuses / sizeof kStatuses[0] + 1;  // + other
 constexpr std::size_t kCounters = static_cast<std::size_t>(Counter::kCount);
-const char* const kCounterNames[kCounters] = {
-    "bazaar_cache_hits_total",   "bazaar_cache_misses_total",    "bazaar_cache_bypass_total",
-    "bazaar_rate_limited_total", "bazaar_cache_near_hits_total", "bazaar_redis_wait_short_total"};
+const char* const kCounterNames[kCounters] = {"bazaar_cache_hits_total",
+                                              "bazaar_cache_misses_total",
+                                              "bazaar_cache_bypass_total",
+                                              "bazaar_rate_limited_total",
+                                              "bazaar_cache_near_hits_total",
+                                              "bazaar_redis_wait_short_total",
+                                              "bazaar_outbox_outage_retries_total",
+                                              "bazaar_outbox_set_aside_total",
+                                              "bazaar_sweep_item_failures_total"};
 const char* const kCounterHelp[kCounters] = {
     "Cache lookups answered from Redis",
     "Cache lookups that went to Postgres",
     "Reads served from Postgres because Redis was down",
     "Requests refused by a rate limit",
     "Cache lookups answered from this process's near cache (no Redis round trip)",
-    "Must-survive Redis writes acknowledged before REDIS_WAIT_REPLICAS replicas had them"};
+    "Must-survive Redis writes acknowledged before REDIS_WAIT_REPLICAS replicas had them",
+    "Outbox relay runs that found Redis or Postgres unavailable or refusing and backed off "
+    "(the rows wait; no attempt of theirs is counted)",
+    "Outbox rows (jobs and live events) set aside for a fault of their own",
+    "Items of a worker sweep (an overdue order) skipped after an error of their own"};
+
+// The file of bazaar-worker's counters, beside the fcgi file: see open_worker().
+constexpr const char* kWorkerFile = "metrics-worker.shm";
 
 struct Header {
     std::uint64_t magic;
@@ -38,10 +51,31 @@ struct Header {
     std::uint64_t routes;
 };
 
-struct State {
+// Where each part lives in a file for a given route table.
+struct Layout {
+    std::size_t requests_off = 0, buckets_off = 0, sum_off = 0, counters_off = 0, words = 0;
+    std::uint64_t hash = 0;
+};
+
+Layout layout_for(const std::vector<std::string>& routes) {
+    Layout l;
+    std::size_t nb = latency_buckets().size() + 1;
+    l.requests_off = 3;  // the header's words
+    l.buckets_off = l.requests_off + routes.size() * kStatusSlots;
+    l.sum_off = l.buckets_off + routes.size() * nb;
+    l.counters_off = l.sum_off + routes.size();
+    l.words = l.counters_off + kCounters;
+    std::string names;
+    for (const auto& r : routes) names += r + "\n";
+    for (auto* n : kCounterNames) names += std::string(n) + "\n";
+    l.hash = std::hash<std::string>{}(names) ^ (l.words * 8);
+    return l;
+}
+
+struct State : Layout {
     std::vector<std::string> routes;
     std::atomic<std::uint64_t>* base = nullptr;
-    std::size_t requests_off = 0, buckets_off = 0, sum_off = 0, counters_off = 0, words = 0;
+    std::string worker_path;  // set in fcgi processes: the worker file to add at render
 };
 State g;
 
@@ -86,19 +120,15 @@ const std::vector<double>& latency_buckets() {
 void open(const std::string& path, const std::vector<std::string>& route_names) {
     static_assert(sizeof(std::atomic<std::uint64_t>) == 8);
     g.routes = route_names;
-    std::size_t nb = latency_buckets().size() + 1;
-    std::size_t header_words = 3;
-    g.requests_off = header_words;
-    g.buckets_off = g.requests_off + g.routes.size() * kStatusSlots;
-    g.sum_off = g.buckets_off + g.routes.size() * nb;
-    g.counters_off = g.sum_off + g.routes.size();
-    g.words = g.counters_off + kCounters;
+    static_cast<Layout&>(g) = layout_for(g.routes);
     std::size_t bytes = g.words * 8;
-
-    std::string layout;
-    for (const auto& r : g.routes) layout += r + "\n";
-    for (auto* n : kCounterNames) layout += std::string(n) + "\n";
-    std::uint64_t hash = std::hash<std::string>{}(layout) ^ bytes;
+    std::uint64_t hash = g.hash;
+    g.worker_path.clear();
+    if (!path.empty() && !route_names.empty()) {
+        auto slash = path.rfind('/');
+        g.worker_path =
+            (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + kWorkerFile;
+    }
 
     void* mem = nullptr;
     if (path.empty()) {
@@ -140,6 +170,40 @@ void open(const std::string& path, const std::vector<std::string>& route_names) 
     }
     g.base = static_cast<std::atomic<std::uint64_t>*>(mem);
 }
+
+void open_worker(const std::string& run_dir) {
+    open(run_dir + "/" + kWorkerFile, {});
+}
+
+namespace {
+
+// The named counters of the worker file next to ours (zeros when no worker
+// has made it yet). Mapped read-only for the one scrape.
+std::vector<std::uint64_t> worker_counters() {
+    std::vector<std::uint64_t> out(kCounters, 0);
+    if (g.worker_path.empty()) return out;
+    Layout l = layout_for({});
+    int fd = ::open(versioned_path(g.worker_path, l.hash).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return out;
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || static_cast<std::size_t>(st.st_size) < l.words * 8) {
+        close(fd);
+        return out;
+    }
+    void* mem = mmap(nullptr, l.words * 8, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (mem == MAP_FAILED) return out;
+    const auto* w = static_cast<const std::atomic<std::uint64_t>*>(mem);
+    Header h{};
+    std::memcpy(&h, mem, sizeof h);
+    if (h.magic == kMagic && h.layout_hash == l.hash)
+        for (std::size_t c = 0; c < kCounters; ++c)
+            out[c] = w[l.counters_off + c].load(std::memory_order_relaxed);
+    munmap(mem, l.words * 8);
+    return out;
+}
+
+}  // namespace
 
 void observe_request(std::size_t route, int status, double seconds) {
     if (!g.base || route >= g.routes.size()) return;
@@ -208,11 +272,14 @@ std::string render() {
         out += "bazaar_http_request_duration_seconds_count{" + label + "} " +
                std::to_string(cumulative) + "\n";
     }
+    // Each counter is the sum over every fcgi process (this file) and every
+    // bazaar-worker (theirs): the relay and the sweeps count in the worker.
+    auto worker = worker_counters();
     for (std::size_t c = 0; c < kCounters; ++c) {
         out += std::string("# HELP ") + kCounterNames[c] + " " + kCounterHelp[c] + ".\n";
         out += std::string("# TYPE ") + kCounterNames[c] + " counter\n";
         out += std::string(kCounterNames[c]) + " " +
-               std::to_string(word(g.counters_off + c).load()) + "\n";
+               std::to_string(word(g.counters_off + c).load() + worker[c]) + "\n";
     }
     return out;
 }

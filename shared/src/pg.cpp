@@ -118,7 +118,8 @@ class Watchdog {
 
 // The connect deadline of the calling thread's Pg, read by the connect
 // policy (libpqxx constructs the policy from the connection string only).
-thread_local int t_connect_timeout_ms = 0;
+// The epoch (zero) means unbounded.
+thread_local Clock::time_point t_connect_deadline{};
 
 bool wait_socket(PGconn* c, bool for_write, Clock::time_point deadline) {
     auto left =
@@ -156,10 +157,9 @@ namespace detail {
 
 pqxx::connectionpolicy::handle ConnectWithDeadline::do_startconnect(handle orig) {
     if (orig) return orig;
-    int ms = t_connect_timeout_ms;
-    if (ms <= 0) return normalconnect(orig);
+    if (t_connect_deadline == Clock::time_point{}) return normalconnect(orig);
     std::string error;
-    PGconn* c = connect_until(options(), Clock::now() + std::chrono::milliseconds(ms), &error);
+    PGconn* c = connect_until(options(), t_connect_deadline, &error);
     if (!c) throw pqxx::broken_connection(error);
     return c;
 }
@@ -170,7 +170,9 @@ Pg::Watch::Watch(Pg& pg) : pg_(pg) {
     if (pg_.timeout_ms_ <= 0) return;
     std::lock_guard lock(pg_.slot_->mu);
     pg_.slot_->fd = pg_.conn_ ? pg_.conn_->sock() : -1;
-    pg_.slot_->deadline = Clock::now() + std::chrono::milliseconds(pg_.timeout_ms_);
+    // The call's deadline, not a fresh one: connecting and every run of the
+    // function share one PG_TIMEOUT_MS.
+    pg_.slot_->deadline = pg_.call_deadline_;
     pg_.slot_->fired = false;
 }
 
@@ -210,9 +212,19 @@ pqxx::connection_base& Pg::connection() {
     if (conn_) return *conn_;
     auto now = std::chrono::steady_clock::now();
     if (now < next_attempt_) throw Error::unavailable("database");
+    // The call's time went on an earlier attempt: no connect now.
+    if (timeout_ms_ > 0 && now >= call_deadline_) throw Error::unavailable("database");
     try {
-        t_connect_timeout_ms = timeout_ms_;
+        t_connect_deadline = timeout_ms_ > 0 ? call_deadline_ : Clock::time_point{};
         auto c = std::make_unique<detail::Connection>(conninfo_);
+        // libpqxx 6 would "reactivate" a broken connection by itself, inside
+        // an exec: a new connection the watchdog does not watch, opened while
+        // the old descriptor is closed under it, and a statement run twice.
+        // Broken connections are dropped and replaced here instead.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+        c->inhibit_reactivation(true);
+#pragma GCC diagnostic pop
         std::vector<Statement> copy;
         {
             std::lock_guard lock(statements_mutex());
@@ -271,7 +283,12 @@ bool Pg::handle_failure(std::exception_ptr e, int attempt, bool reused) {
         return false;
     }
     disconnect();
-    if (lost && reused && attempt == 0) return true;
+    // A kept connection the server closed while it sat idle: the server
+    // rolled back whatever this call had begun, so it runs once more on a
+    // new connection, but only when COMMIT was never sent: a commit whose
+    // outcome is unknown (libpqxx may report it as a plain lost connection
+    // or a connection-class SQLSTATE) must never run twice.
+    if (lost && reused && attempt == 0 && !commit_in_doubt_) return true;
     next_attempt_ = std::chrono::steady_clock::now() + kReconnectBackoff;
     throw Error::unavailable("database");
 }
@@ -283,7 +300,8 @@ void ConnectionDeleter::operator()(pqxx::connection_base* c) const {
 }
 
 OwnedConnection connect_with_deadline(const std::string& conninfo, int timeout_ms) {
-    t_connect_timeout_ms = timeout_ms;
+    t_connect_deadline =
+        timeout_ms > 0 ? Clock::now() + std::chrono::milliseconds(timeout_ms) : Clock::time_point{};
     return OwnedConnection(new detail::Connection(conninfo));
 }
 

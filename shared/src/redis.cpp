@@ -5,13 +5,17 @@
 
 #include <hiredis.h>
 #include <openssl/sha.h>
+#include <poll.h>
+#include <sds.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "bazaar/error.hpp"
 #include "bazaar/log.hpp"
@@ -94,17 +98,50 @@ RedisArgs& RedisArgs::add(std::int64_t v) {
 
 /* ---- server states that are outages ---- */
 
-// Error replies that mean "Redis cannot serve now", not "this command is
-// wrong": loading its dataset after a restart, busy in a long script,
-// refusing writes after a failed save, a replica cut off from its master, a
+namespace {
+
+// The error codes of replies that mean "Redis cannot serve now", not "this
+// command is wrong": out of memory under maxmemory/noeviction (OOM), a
+// replica or a failed-over master refusing writes (READONLY), loading its
+// dataset after a restart (LOADING), busy in a long script (BUSY), a replica
+// cut off from its master (MASTERDOWN), refusing writes after a failed save
+// (MISCONF), too few replicas for min-replicas-to-write (NOREPLICAS), a
 // cluster slot migrating (TRYAGAIN) or a cluster without a quorum
-// (CLUSTERDOWN). They are outages like a closed socket: 503 UNAVAILABLE, and
-// the caller may try again shortly. The connection itself is fine and is
-// kept.
+// (CLUSTERDOWN). A code is a whole word: BUSYKEY and BUSYGROUP are errors of
+// the command.
+constexpr std::string_view kOutageCodes[] = {"OOM",        "READONLY",   "LOADING",
+                                             "BUSY",       "MASTERDOWN", "MISCONF",
+                                             "NOREPLICAS", "TRYAGAIN",   "CLUSTERDOWN"};
+constexpr std::string_view kMaxClients = "ERR max number of clients reached";
+
+bool code_at(std::string_view s, std::size_t pos) {
+    for (auto code : kOutageCodes) {
+        if (s.substr(pos, code.size()) != code) continue;
+        std::size_t end = pos + code.size();
+        if (end == s.size() || s[end] == ' ') return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+// Outages are like a closed socket: 503 UNAVAILABLE, and the caller may try
+// again shortly; the connection itself is fine and is kept (but for
+// max-clients, where the server closes it: read_one()). From inside a
+// script the code comes back in one of two shapes: Redis 7 passes a failed
+// redis.call()'s reply through ("OOM command not allowed ... script: <sha>,
+// on @user_script:1."), while a script that raised it with error(), and
+// Redis 6, wrap it in an ERR ("ERR user_script:1: OOM command not allowed
+// ...", "ERR Error running script (call to f_<sha>): @user_script:1:
+// @user_script: 1: -OOM command not allowed ..."): an ERR is searched for a
+// code after ": " or "-".
 bool is_outage_reply(std::string_view err) {
-    for (std::string_view prefix :
-         {"LOADING", "BUSY", "MASTERDOWN", "MISCONF", "TRYAGAIN", "CLUSTERDOWN"}) {
-        if (err.substr(0, prefix.size()) == prefix) return true;
+    if (code_at(err, 0) || err.starts_with(kMaxClients)) return true;
+    if (!err.starts_with("ERR ")) return false;
+    for (std::size_t i = 4; i < err.size(); ++i) {
+        bool after_colon = err[i - 1] == ' ' && err[i - 2] == ':';
+        bool after_dash = err[i - 1] == '-' && (err[i - 2] == ' ' || err[i - 2] == ':');
+        if ((after_colon || after_dash) && code_at(err, i)) return true;
     }
     return false;
 }
@@ -112,6 +149,33 @@ bool is_outage_reply(std::string_view err) {
 void throw_reply_error(const Reply& r) {
     if (is_outage_reply(r.str())) throw Error::unavailable("redis");
     throw RedisError(std::string(r.str()));
+}
+
+// Commands whose second run changes nothing: a call that may have reached
+// the server before its connection broke can be sent again only when it is
+// one of these (see retry_stale). Everything else, scripts included, is
+// treated as a write.
+bool is_read_only_command(const RedisArgs& args) {
+    static const std::unordered_set<std::string> kReadOnly = {
+        "PING",      "GET",    "MGET",   "EXISTS",        "TTL",    "PTTL",      "TYPE",
+        "STRLEN",    "HGET",   "HMGET",  "HGETALL",       "HLEN",   "HEXISTS",   "SMEMBERS",
+        "SISMEMBER", "SCARD",  "ZRANGE", "ZRANGEBYSCORE", "ZSCORE", "ZCARD",     "ZCOUNT",
+        "ZRANK",     "LRANGE", "LLEN",   "LINDEX",        "XRANGE", "XREVRANGE", "XLEN",
+        "SCAN",      "INFO",   "DBSIZE", "SCRIPT"};
+    const auto& parts = args.parts();
+    if (parts.empty()) return false;
+    std::string name = parts[0];
+    for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (name == "CLUSTER") return parts.size() > 1 && (parts[1] == "SLOTS" || parts[1] == "slots");
+    // SCRIPT LOAD only adds a script by its content's SHA1: harmless twice.
+    if (name == "SCRIPT") return parts.size() > 1 && (parts[1] == "LOAD" || parts[1] == "load");
+    return kReadOnly.count(name) > 0;
+}
+
+bool is_read_only_pipeline(const std::vector<RedisArgs>& commands) {
+    for (const auto& c : commands)
+        if (!is_read_only_command(c)) return false;
+    return true;
 }
 
 /* ---- one connection ---- */
@@ -133,7 +197,22 @@ void RedisConnection::set_timeout(int ms) {
     redisSetTimeout(ctx_, tv);
 }
 
+// A kept connection whose server has closed it meanwhile (a restart, a
+// timeout, CLIENT KILL) has something to read (the end of the stream) while
+// no command is outstanding: it is dropped before anything is written on
+// it, so that the command goes out once, on a fresh connection.
+bool RedisConnection::closed_while_idle() const {
+    pollfd p{ctx_->fd, static_cast<short>(POLLIN | POLLRDHUP), 0};
+    return ::poll(&p, 1, 0) > 0;
+}
+
 void RedisConnection::ensure() {
+    if (ctx_ && closed_while_idle()) {
+        log::info("redis connection closed by the server while idle; reconnecting",
+                  {{"node", socket_.empty() ? host_ + ":" + std::to_string(port_) : socket_}});
+        disconnect();
+        next_attempt_ = {};
+    }
     if (ctx_) return;
     auto now = std::chrono::steady_clock::now();
     if (now < next_attempt_) throw Error::unavailable("redis");
@@ -186,53 +265,72 @@ void RedisConnection::append(const RedisArgs& args) {
 }
 
 void RedisConnection::flush() {
+    // hiredis only shortens its output buffer by what a write() took: a
+    // failure that leaves it whole means no byte of these commands left.
+    const std::size_t pending = sdslen(ctx_->obuf);
+    unsent_ = false;
     int done = 0;
     while (!done) {
-        if (redisBufferWrite(ctx_, &done) != REDIS_OK) fail("write");
+        if (redisBufferWrite(ctx_, &done) != REDIS_OK) {
+            unsent_ = sdslen(ctx_->obuf) == pending;
+            fail("write");
+        }
     }
 }
 
 Reply RedisConnection::read_one() {
     void* raw = nullptr;
     if (redisGetReply(ctx_, &raw) != REDIS_OK || !raw) fail("read");
-    return Reply(static_cast<redisReply*>(raw));
+    Reply r(static_cast<redisReply*>(raw));
+    // Redis answers a client over maxclients with this one error and closes
+    // the connection: an outage, and the connection is gone.
+    if (r.is_error() && r.str().starts_with(kMaxClients)) {
+        disconnect();
+        next_attempt_ = std::chrono::steady_clock::now() + kReconnectBackoff;
+        log::warn("redis refused the connection",
+                  {{"node", socket_.empty() ? host_ + ":" + std::to_string(port_) : socket_},
+                   {"error", std::string(r.str())}});
+        throw Error::unavailable("redis");
+    }
+    return r;
 }
 
 // A kept connection can be dead without this thread knowing: Redis restarted
-// while the thread was idle, and the first exchange on the old socket fails.
-// Without a retry, every thread of every process would fail one request after
-// each Redis restart. So a call that found the connection already open and
-// failed because the server had closed it is run once more, at once, on a
-// fresh connection. Timeouts (a hung server) are never retried: that would
-// only double the wait.
+// while the thread was idle. ensure() notices most of these before sending
+// (closed_while_idle). What is left is a server that closed the connection
+// just as the command went out, and there a second run is only safe when
+// the server provably did not run the first: no byte of it was written, or
+// it is read-only (is_read_only_command). A write the server may have
+// applied (an INCR, a queue add, a script) is never sent twice: the call
+// throws Error(kUnavailable) and the caller decides. Timeouts (a hung
+// server) are never retried: that would only double the wait.
 template <class F>
-auto RedisConnection::retry_stale(F&& fn) {
+auto RedisConnection::retry_stale(bool read_only, F&& fn) {
     bool reused = ctx_ != nullptr;
+    unsent_ = false;
     try {
         return fn();
     } catch (const Error& e) {
         if (!reused || !closed_by_peer_ || e.code() != ErrorCode::kUnavailable) throw;
+        if (!unsent_ && !read_only) throw;
         next_attempt_ = {};
         return fn();
     }
 }
 
 Reply RedisConnection::exchange(const RedisArgs& args) {
-    return retry_stale([&] {
+    return retry_stale(is_read_only_command(args), [&] {
         ensure();
         append(args);
+        flush();
         return read_one();
     });
 }
 
 Reply RedisConnection::command(const RedisArgs& args) {
-    return retry_stale([&] {
-        ensure();
-        append(args);
-        Reply r = read_one();
-        if (r.is_error()) throw_reply_error(r);
-        return r;
-    });
+    Reply r = exchange(args);
+    if (r.is_error()) throw_reply_error(r);
+    return r;
 }
 
 Reply RedisConnection::blocking_command(const RedisArgs& args, int extra_ms) {
@@ -246,9 +344,10 @@ Reply RedisConnection::blocking_command(const RedisArgs& args, int extra_ms) {
 }
 
 std::vector<Reply> RedisConnection::pipeline(const std::vector<RedisArgs>& commands) {
-    return retry_stale([&] {
+    return retry_stale(is_read_only_pipeline(commands), [&] {
         ensure();
         for (const auto& c : commands) append(c);
+        flush();
         std::vector<Reply> out;
         out.reserve(commands.size());
         for (size_t i = 0; i < commands.size(); ++i) out.push_back(read_one());
@@ -428,8 +527,7 @@ Reply Redis::eval_script(std::string_view name, const std::vector<std::string>& 
     if (r.is_error() && is_outage_reply(r.str())) throw Error::unavailable("redis");
     if (is_noscript(r)) {
         conn_.command(RedisArgs{"SCRIPT", "LOAD", script_source(name)});
-        conn_.append(cmd);
-        r = conn_.read_one();
+        r = conn_.exchange(cmd);
     }
     if (r.is_error()) throw_reply_error(r);
     return r;

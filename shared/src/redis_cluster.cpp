@@ -193,8 +193,16 @@ Reply RedisCluster::run(const RedisArgs& args, std::string& node, int extra_ms) 
             std::this_thread::sleep_for(kTryAgainPause);
             continue;
         }
+        note_outage_reply(err);
         return r;
     }
+}
+
+// A master that turned replica (READONLY: a failover this map has not seen)
+// or a cluster without quorum: the next call asks for a fresh map. The
+// reply itself is an outage for the caller (503).
+void RedisCluster::note_outage_reply(std::string_view err) {
+    if (starts_with(err, "READONLY") || starts_with(err, "CLUSTERDOWN")) stale_ = true;
 }
 
 Reply RedisCluster::command(const RedisArgs& args) {
@@ -324,8 +332,12 @@ std::vector<Reply> RedisCluster::pipeline(const std::vector<RedisArgs>& commands
     bool failed = false;
     for (auto& g : groups) {
         if (g.done) continue;
-        if (g.reused && g.c->closed_by_peer()) {
-            // The stale kept connection of redis.cpp's retry_stale: once more.
+        std::vector<RedisArgs> share;
+        for (auto i : g.idx) share.push_back(commands[i]);
+        if (g.reused && g.c->closed_by_peer() &&
+            (g.c->failed_unsent() || is_read_only_pipeline(share))) {
+            // The stale kept connection of redis.cpp's retry_stale: once
+            // more, when the node provably did not run the first send.
             g.c->clear_backoff();
             try {
                 send(g);
@@ -351,8 +363,12 @@ std::vector<Reply> RedisCluster::pipeline(const std::vector<RedisArgs>& commands
             out[i] = run(commands[i], node);
         }
     }
-    for (const auto& r : out)
-        if (r.is_error() && is_outage_reply(r.str())) throw Error::unavailable("redis");
+    for (const auto& r : out) {
+        if (r.is_error() && is_outage_reply(r.str())) {
+            note_outage_reply(r.str());
+            throw Error::unavailable("redis");
+        }
+    }
     return out;
 }
 

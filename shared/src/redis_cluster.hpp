@@ -14,7 +14,8 @@
 //    command retried at the new owner; ASK: ASKING + the command at the
 //    named node, the map unchanged; at most kMaxRedirects of them;
 //  - TRYAGAIN (a multi-key command during a slot migration): retried after
-//    a short pause, at most kMaxTryAgain times, then 503; CLUSTERDOWN: 503;
+//    a short pause, at most kMaxTryAgain times, then 503; CLUSTERDOWN and
+//    READONLY (a master that became a replica): 503, and the map is stale;
 //  - a connection error or timeout marks the map stale: the next call asks
 //    any reachable node (the one named by MOVED, known nodes, seeds) for a
 //    fresh map, at most once per kRefreshInterval.
@@ -35,7 +36,9 @@
 namespace bazaar {
 
 // Shared by redis.cpp and redis_cluster.cpp.
-bool is_outage_reply(std::string_view err);
+// Commands a second run leaves unchanged (a resend after a broken connection).
+bool is_read_only_command(const RedisArgs& args);
+bool is_read_only_pipeline(const std::vector<RedisArgs>& commands);
 const std::string& script_source(std::string_view name);
 void scan_node(RedisConnection& conn, std::string_view match, std::size_t count,
                const std::function<void(const Reply& keys)>& page);
@@ -78,6 +81,7 @@ class RedisCluster {
     std::string node_for_slot(int slot);
     std::string node_for(const RedisArgs& args);
     void connection_lost(const std::string& node);
+    void note_outage_reply(std::string_view err);
 
     int timeout_ms_;
     std::vector<RedisNodeAddress> seeds_;

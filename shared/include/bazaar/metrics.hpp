@@ -13,7 +13,8 @@
 // another layout maps a file of its own instead of resizing the one an older
 // process still maps (which would kill that process with SIGBUS). A file is
 // never truncated; files of layouts no process uses any more are left behind
-// (a few KiB each, removed with var/run).
+// (a few KiB each, removed with var/run). bazaar-worker counts into a file of
+// its own beside it (open_worker), added in at render.
 #pragma once
 
 #include <cstdint>
@@ -29,12 +30,20 @@ enum class Counter : int {
     kRateLimited,
     kCacheNearHit,
     kRedisWaitShort,
-    kCount,  // keep last
+    kOutboxOutageRetries,  // bazaar-worker: the relay backed off an outage
+    kOutboxSetAside,       // bazaar-worker: an outbox row set aside for its own fault
+    kSweepItemFailures,    // bazaar-worker: one item of a sweep failed, the rest went on
+    kCount,                // keep last
 };
 
 // Maps the file at `path` (created if missing), or private memory when `path`
 // is empty (tests, single process). Throws std::runtime_error on failure.
 void open(const std::string& path, const std::vector<std::string>& route_names);
+// bazaar-worker: its named counters in `run_dir`/metrics-worker.<hash>.shm,
+// shared by every worker process (no routes). An fcgi process that opened
+// `run_dir`/metrics.shm adds them to its own in render(), so /metrics shows
+// the whole host's count whatever process counted it.
+void open_worker(const std::string& run_dir);
 
 void observe_request(std::size_t route, int status, double seconds);
 void inc(Counter c, std::uint64_t n = 1);

@@ -25,9 +25,11 @@
 //     the descriptor stays owned by libpq) once the deadline passes. libpq
 //     then sees the connection end, the call throws Error(kUnavailable), the
 //     connection is dropped and never retried in this call. The bound is
-//     `timeout_ms` per transaction (PG_TIMEOUT_MS for request and job
-//     threads; 0 = unbounded, for the CLI's migrations); a job that needs a
-//     longer transaction raises it with `set_timeout_ms()`.
+//     `timeout_ms` per transact() call, connecting and any re-run included
+//     (PG_TIMEOUT_MS for request and job threads; 0 = unbounded, for the
+//     CLI's migrations); a job that needs a longer transaction raises it with
+//     `set_timeout_ms()`. libpqxx's own reactivation (a silent reconnect
+//     inside an exec, past the deadline and unwatched) is inhibited.
 // Named statements are declared once per process with `prepare_statement()`
 // and prepared on every new connection.
 #pragma once
@@ -72,7 +74,7 @@ class Pg {
     auto transact(F&& fn) -> std::invoke_result_t<F, pqxx::work&>;
 
     void disconnect();
-    pqxx::connection_base& connection();
+    const std::string& conninfo() const { return conninfo_; }
 
     // The last transact() threw Error(kUnavailable) after COMMIT was sent
     // (a timeout or a lost connection during it): the transaction may have
@@ -83,6 +85,8 @@ class Pg {
     void set_timeout_ms(int ms) { timeout_ms_ = ms; }
 
   private:
+    // The open connection, or a new one within the current call's deadline.
+    pqxx::connection_base& connection();
     // Maps a libpqxx failure to the policy above; returns true to retry.
     bool handle_failure(std::exception_ptr e, int attempt, bool reused);
     // Drops a kept connection whose server has closed it meanwhile.
@@ -102,6 +106,9 @@ class Pg {
     std::unique_ptr<detail::Connection> conn_;
     std::unique_ptr<detail::WatchSlot> slot_;
     bool timed_out_ = false;  // the watchdog cut the last transaction's connection
+    // The end of the current transact() call's PG_TIMEOUT_MS: connecting and
+    // every run of the function (a retry too) happen before it.
+    std::chrono::steady_clock::time_point call_deadline_{};
     bool committing_ = false;
     bool commit_in_doubt_ = false;
     std::chrono::steady_clock::time_point next_attempt_{};
@@ -110,6 +117,7 @@ class Pg {
 template <class F>
 auto Pg::transact(F&& fn) -> std::invoke_result_t<F, pqxx::work&> {
     drop_if_closed();
+    call_deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
     for (int attempt = 0;; ++attempt) {
         bool reused = conn_ != nullptr;
         timed_out_ = false;

@@ -1,17 +1,20 @@
-// A synchronous Redis connection (hiredis 0.14) owned by one thread.
+// A synchronous Redis connection (hiredis) owned by one thread.
 //
 // Every call has a timeout (REDIS_TIMEOUT_MS). When the connection breaks or
 // times out, the context is dropped and the call throws
 // Error(kUnavailable); the next call reconnects, but not more often than
 // every kReconnectBackoff so that a dead Redis costs a request microseconds,
-// not a connect timeout each. One exception: a call that finds its kept
-// connection closed by the server (Redis restarted while the thread was
-// idle) is run again at once on a fresh connection, so a restart does not
-// cost every thread one failed request. Error replies that mean Redis cannot
-// serve right now (LOADING after a restart, BUSY, MASTERDOWN, MISCONF,
-// TRYAGAIN) are outages too: Error(kUnavailable), from pipelines as well.
-// Other error replies (WRONGTYPE, a script's error_reply) throw RedisError,
-// which callers may map themselves.
+// not a connect timeout each. A kept connection the server closed while it
+// sat idle (Redis restarted) is noticed before anything is written on it and
+// replaced, so a restart does not cost every thread one failed request; a
+// command is sent a second time only when that is provably safe (nothing of
+// it was written, or it is read-only: redis.cpp, retry_stale). Error replies
+// that mean Redis cannot serve right now (OOM, READONLY, LOADING, BUSY,
+// MASTERDOWN, MISCONF, NOREPLICAS, TRYAGAIN, CLUSTERDOWN, max clients
+// reached; also when a script's redis.call() got one) are outages too:
+// Error(kUnavailable), from pipelines as well. Other error replies
+// (WRONGTYPE, a script's error_reply) throw RedisError, which callers may
+// map themselves.
 //
 // Scripts: `eval_script("queue_add", keys, args)` runs lua/queue_add.lua by
 // EVALSHA; its keys must share one cluster slot (std::logic_error
@@ -26,8 +29,8 @@
 // this object's previous command (a PING after a write is a barrier on the
 // written node; WAIT counts that node's replicas), or any master at first.
 // MOVED refreshes the slot map and retries, ASK is followed with ASKING,
-// and a connection error makes the next call ask for a fresh map, so a
-// failover is survived without a new object.
+// and a connection error (or READONLY / CLUSTERDOWN) makes the next call ask
+// for a fresh map, so a failover is survived without a new object.
 #pragma once
 
 #include <chrono>
@@ -132,7 +135,8 @@ class RedisConnection {
     Reply blocking_command(const RedisArgs& args, int extra_ms);
 
     // The steps, for callers that interleave several connections: ensure()
-    // connects (Error(kUnavailable) when it cannot), append() buffers a
+    // connects (Error(kUnavailable) when it cannot; a kept connection the
+    // server closed meanwhile is replaced first), append() buffers a
     // command, flush() writes the buffer without reading, read_one() reads
     // one reply. A failed step drops the connection and throws
     // Error(kUnavailable).
@@ -146,15 +150,19 @@ class RedisConnection {
     void disconnect();
     int timeout_ms() const { return timeout_ms_; }
     // The last failure was the server closing a kept connection (a restart
-    // while idle): the caller may run its exchange once more at once.
+    // while idle): the caller may run its exchange once more at once if
+    // that is safe: failed_unsent(), or the commands are read-only.
     bool closed_by_peer() const { return closed_by_peer_; }
+    // The last failure happened in flush() before any byte was written.
+    bool failed_unsent() const { return unsent_; }
     void clear_backoff() { next_attempt_ = {}; }
 
   private:
     [[noreturn]] void fail(const char* what);
+    bool closed_while_idle() const;
     // Runs `fn` (one exchange with the server); see retry_stale in redis.cpp.
     template <class F>
-    auto retry_stale(F&& fn);
+    auto retry_stale(bool read_only, F&& fn);
 
     std::string host_;
     int port_;
@@ -162,6 +170,7 @@ class RedisConnection {
     int timeout_ms_;
     redisContext* ctx_ = nullptr;
     bool closed_by_peer_ = false;  // the last failure was the server closing the socket
+    bool unsent_ = false;          // ... and it came before any byte was written
     std::chrono::steady_clock::time_point next_attempt_{};
 };
 
@@ -216,6 +225,9 @@ class Redis {
     std::unique_ptr<RedisCluster> cluster_;
 };
 
+// Whether an error reply's text is an outage (see the header comment):
+// Redis cannot serve now, the command itself is fine.
+bool is_outage_reply(std::string_view err);
 // Throws what an error reply means: Error(kUnavailable) for the outage
 // replies above, RedisError otherwise.
 [[noreturn]] void throw_reply_error(const Reply& r);

@@ -1,11 +1,13 @@
 #include "bazaar/events/live_outbox.hpp"
 
 #include <nlohmann/json.hpp>
+#include <utility>
 #include <vector>
 
 #include "bazaar/error.hpp"
 #include "bazaar/events/live_events.hpp"
 #include "bazaar/log.hpp"
+#include "bazaar/metrics.hpp"
 #include "bazaar/queue/producer.hpp"
 
 namespace bazaar::live {
@@ -33,7 +35,9 @@ struct Row {
 }  // namespace
 
 int relay_live_events(Pg& pg, Redis& redis, int limit) {
-    return pg.transact([&](pqxx::work& w) {
+    int set_aside = 0;
+    int handled = pg.transact([&](pqxx::work& w) {
+        set_aside = 0;
         // The earliest unpublished row of each ordering key only: a later
         // row waits until the earlier one is stamped (see the header).
         auto rows = w.exec_params(
@@ -67,15 +71,31 @@ int relay_live_events(Pg& pg, Redis& redis, int limit) {
             cmds.push_back(script_command("live_event_emit_once",
                                           {stream_key(r.room), relayed_key(r.room)},
                                           {r.event, r.data, std::to_string(r.id)}));
+        // An outage (down, frozen, OOM, READONLY...) throws out of here: the
+        // transaction rolls back and every row waits for the relay's next run.
         auto replies = redis.pipeline(cmds);
         std::string ids = "{";
+        std::vector<std::pair<std::int64_t, std::string>> refused;
         for (std::size_t i = 0; i < good.size(); ++i) {
             Reply rep = replies[i];
-            if (is_noscript(rep))
-                rep = redis.eval_script("live_event_emit_once",
-                                        {stream_key(good[i].room), relayed_key(good[i].room)},
-                                        {good[i].event, good[i].data, std::to_string(good[i].id)});
-            if (rep.is_error()) throw_reply_error(rep);
+            if (is_noscript(rep)) {
+                try {
+                    rep = redis.eval_script(
+                        "live_event_emit_once",
+                        {stream_key(good[i].room), relayed_key(good[i].room)},
+                        {good[i].event, good[i].data, std::to_string(good[i].id)});
+                } catch (const RedisError& e) {
+                    refused.emplace_back(good[i].id, e.what());
+                    continue;
+                }
+            }
+            if (rep.is_error()) {
+                if (is_outage_reply(rep.str())) throw Error::unavailable("redis");
+                // This row's own fault (its room's stream key holds another
+                // type, ...): it is set aside, the others go on.
+                refused.emplace_back(good[i].id, std::string(rep.str()));
+                continue;
+            }
             ids += (ids.size() > 1 ? "," : "") + std::to_string(good[i].id);
         }
         ids += "}";
@@ -87,8 +107,19 @@ int relay_live_events(Pg& pg, Redis& redis, int limit) {
                 "failed_at = now() WHERE id = $1",
                 id);
         }
+        for (const auto& [id, why] : refused) {
+            log::error("outbox live event refused by Redis; set aside",
+                       {{"outboxId", id}, {"error", why}});
+            w.exec_params(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $2, failed_at = now() "
+                "WHERE id = $1",
+                id, why);
+        }
+        set_aside = static_cast<int>(bad.size() + refused.size());
         return static_cast<int>(rows.size());
     });
+    if (set_aside > 0) metrics::inc(metrics::Counter::kOutboxSetAside, set_aside);
+    return handled;
 }
 
 }  // namespace bazaar::live

@@ -2,6 +2,12 @@
 
 #include <openssl/evp.h>
 
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
 #include "bazaar/error.hpp"
 #include "bazaar/log.hpp"
 #include "bazaar/time.hpp"
@@ -9,6 +15,74 @@
 namespace bazaar::idempotency {
 
 namespace {
+
+// Keys whose release (the DELETE of finish()) failed because Postgres was
+// down or frozen: kept in this process and deleted as soon as it answers
+// again, by the next begin() of any thread here and by a background thread
+// that tries every kReleaseRetry, so that a client retrying after a 503 is
+// not told IDEMPOTENCY_IN_PROGRESS until the lease runs out (the request
+// never ran). Never destroyed: the thread may outlive static destruction.
+struct PendingReleases {
+    std::mutex mu;
+    std::vector<Scope> keys;
+    bool drainer_running = false;
+};
+PendingReleases& pending() {
+    static auto* p = new PendingReleases();
+    return *p;
+}
+constexpr auto kReleaseRetry = std::chrono::milliseconds(250);
+
+std::vector<Scope> take_pending() {
+    std::lock_guard lock(pending().mu);
+    return std::exchange(pending().keys, {});
+}
+
+void put_back(std::vector<Scope> keys) {
+    std::lock_guard lock(pending().mu);
+    for (auto& k : keys) pending().keys.push_back(std::move(k));
+}
+
+void delete_leases(Pg& pg, const std::vector<Scope>& keys) {
+    pg.transact([&](pqxx::work& w) {
+        for (const auto& k : keys)
+            w.exec_params(
+                "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND owner = $3",
+                k.user_id(), k.key(), k.owner());
+    });
+}
+
+// Deletes the pending releases; on failure they stay pending.
+void drain_pending(Pg& pg) {
+    auto keys = take_pending();
+    if (keys.empty()) return;
+    try {
+        delete_leases(pg, keys);
+        log::info("idempotency keys released after an outage",
+                  {{"keys", static_cast<std::int64_t>(keys.size())}});
+    } catch (const std::exception&) {
+        put_back(std::move(keys));
+    }
+}
+
+void release_later(const Scope& scope, const std::string& conninfo, int timeout_ms) {
+    std::lock_guard lock(pending().mu);
+    pending().keys.push_back(scope);
+    if (pending().drainer_running) return;
+    pending().drainer_running = true;
+    std::thread([conninfo, timeout_ms] {
+        Pg pg(conninfo, timeout_ms);
+        for (;;) {
+            std::this_thread::sleep_for(kReleaseRetry);
+            drain_pending(pg);
+            std::lock_guard lock(pending().mu);
+            if (pending().keys.empty()) {
+                pending().drainer_running = false;
+                return;
+            }
+        }
+    }).detach();
+}
 
 void digest_part(EVP_MD_CTX* ctx, std::string_view part) {
     std::string len = std::to_string(part.size()) + ":";
@@ -65,6 +139,7 @@ void Scope::record_in(pqxx::transaction_base& w, const StoredResponse& r,
 
 Begun begin(Pg& pg, const std::string& user_id, const std::string& key, const std::string& fp,
             std::int64_t lease_ms) {
+    drain_pending(pg);  // a retry of a request that ended in 503 finds its key free
     std::string owner = uuid_v4();
     return pg.transact([&](pqxx::work& w) -> Begun {
         auto ins = w.exec_params(
@@ -125,15 +200,20 @@ void finish(Pg& pg, Scope& scope, const StoredResponse& r, std::string_view code
         if (is_outcome(r.status, code)) {
             pg.transact([&](pqxx::work& w) { scope.record_in(w, r); });
         } else {
-            pg.transact([&](pqxx::work& w) {
-                w.exec_params(
-                    "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND owner = $3",
-                    scope.user_id(), scope.key(), scope.owner());
-            });
+            delete_leases(pg, {scope});
         }
     } catch (const std::exception& e) {
-        log::warn("idempotency key not finished; its lease will run out",
-                  {{"key", scope.key()}, {"error", e.what()}});
+        if (is_outcome(r.status, code)) {
+            log::warn("idempotency key not finished; its lease will run out",
+                      {{"key", scope.key()}, {"error", e.what()}});
+        } else {
+            // The request did not run (typically a 503 because Postgres is
+            // down or frozen: then this DELETE fails too): the key is
+            // released as soon as Postgres answers again.
+            log::warn("idempotency key release deferred until Postgres answers",
+                      {{"key", scope.key()}, {"error", e.what()}});
+            release_later(scope, pg.conninfo(), pg.timeout_ms());
+        }
     }
 }
 

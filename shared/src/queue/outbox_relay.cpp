@@ -1,9 +1,11 @@
 #include "bazaar/queue/outbox_relay.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include "bazaar/error.hpp"
 #include "bazaar/log.hpp"
+#include "bazaar/metrics.hpp"
 #include "bazaar/queue/job_json.hpp"
 #include "bazaar/queue/keys.hpp"
 #include "bazaar/queue/producer.hpp"
@@ -28,15 +30,27 @@ std::string describe(const std::exception& e) {
     return out;
 }
 
-bool is_outage(const std::exception& e) {
-    const auto* err = dynamic_cast<const Error*>(&e);
-    return err && err->code() == ErrorCode::kUnavailable;
-}
-
 }  // namespace
 
+bool is_outage(const std::exception& e) {
+    if (const auto* err = dynamic_cast<const Error*>(&e))
+        return err->code() == ErrorCode::kUnavailable;
+    // A refusal that reached us as a plain reply text (a caller that
+    // rethrew it as RedisError) is still Redis's state, not the row's.
+    if (dynamic_cast<const RedisError*>(&e)) return is_outage_reply(e.what());
+    return false;
+}
+
+int next_outage_delay_ms(int previous_ms, int cap_ms) {
+    int next = previous_ms <= 0 ? kFirstOutageDelayMs : previous_ms * 2;
+    if (previous_ms > cap_ms / 2) next = cap_ms;  // (no overflow on the doubling)
+    return std::min(next, cap_ms);
+}
+
 int relay_outbox(Pg& pg, Redis& redis, int limit, int max_attempts) {
-    return pg.transact([&](pqxx::work& w) {
+    int set_aside = 0;
+    int handled = pg.transact([&](pqxx::work& w) {
+        set_aside = 0;
         auto rows = w.exec_params(
             "SELECT id, topic, payload::text FROM outbox "
             "WHERE published_at IS NULL AND failed_at IS NULL AND topic LIKE 'job:%' "
@@ -65,7 +79,9 @@ int relay_outbox(Pg& pg, Redis& redis, int limit, int max_attempts) {
                 for (const auto& r : list) published.push_back(r.id);
                 continue;
             } catch (const std::exception& e) {
-                if (is_outage(e)) throw;  // not the rows' fault: all wait for the next run
+                // Not the rows' fault: all of them wait for the next run,
+                // and no attempt is counted (the transaction rolls back).
+                if (is_outage(e)) throw Error::unavailable("the job queue");
             }
             // One job spoiled the batch: add them one by one to find it. Jobs
             // already added by the batch are no-ops now (every outbox job has
@@ -75,7 +91,7 @@ int relay_outbox(Pg& pg, Redis& redis, int limit, int max_attempts) {
                     add(redis, queue, r.job);
                     published.push_back(r.id);
                 } catch (const std::exception& e) {
-                    if (is_outage(e)) throw;
+                    if (is_outage(e)) throw Error::unavailable("the job queue");
                     refused.emplace_back(r.id, describe(e));
                 }
             }
@@ -89,6 +105,7 @@ int relay_outbox(Pg& pg, Redis& redis, int limit, int max_attempts) {
                 "UPDATE outbox SET attempts = attempts + 1, last_error = $2, failed_at = now() "
                 "WHERE id = $1",
                 id, why);
+            ++set_aside;
         }
         for (const auto& [id, why] : refused) {
             auto r = w.exec_params1(
@@ -98,12 +115,45 @@ int relay_outbox(Pg& pg, Redis& redis, int limit, int max_attempts) {
                 id, why, max_attempts);
             nlohmann::json fields = {
                 {"outboxId", id}, {"attempts", r[0].as<int>()}, {"error", why}};
-            if (r[1].as<bool>())
+            if (r[1].as<bool>()) {
                 log::error("outbox job refused too often; set aside", fields);
-            else
+                ++set_aside;
+            } else {
                 log::warn("outbox job refused; will retry", fields);
+            }
         }
         return static_cast<int>(rows.size());
+    });
+    if (set_aside > 0) metrics::inc(metrics::Counter::kOutboxSetAside, set_aside);
+    return handled;
+}
+
+RedriveResult redrive_outbox(Pg& pg, std::optional<std::int64_t> id) {
+    return pg.transact([&](pqxx::work& w) {
+        RedriveResult out;
+        pqxx::result rows;
+        if (id) {
+            auto row = w.exec_params(
+                "SELECT failed_at IS NOT NULL, published_at IS NOT NULL FROM outbox WHERE id = $1 "
+                "FOR UPDATE",
+                *id);
+            if (row.empty()) throw Error::not_found("outbox row");
+            if (!row[0][0].as<bool>())
+                throw Error(ErrorCode::kInvalidTransition,
+                            row[0][1].as<bool>() ? "this outbox row was published"
+                                                 : "this outbox row is not set aside");
+            rows = w.exec_params(
+                "UPDATE outbox SET failed_at = NULL, attempts = 0 WHERE id = $1 RETURNING id", *id);
+        } else {
+            rows = w.exec(
+                "UPDATE outbox SET failed_at = NULL, attempts = 0 WHERE failed_at IS NOT NULL "
+                "RETURNING id");
+        }
+        for (const auto& r : rows) out.ids.push_back(r[0].as<std::int64_t>());
+        // The relay LISTENs: it takes the rows now, not at its next wake-up.
+        if (!out.ids.empty()) w.exec0(std::string("NOTIFY ") + kOutboxChannel);
+        log::info("outbox rows re-driven", {{"rows", static_cast<std::int64_t>(out.ids.size())}});
+        return out;
     });
 }
 

@@ -32,8 +32,11 @@ void add_in_transaction(pqxx::transaction_base& tx, std::string_view room, std::
                         std::string_view data_json, std::string_view ordering_key);
 
 // Publishes up to `limit` rows in one transaction; returns how many rows it
-// took. A row whose payload is not valid is set aside (failed_at). Throws
-// Error(kUnavailable) while Redis or Postgres is down (rows wait).
+// took. A row whose payload is not valid, or that Redis refuses for a fault
+// of its own (a non-outage error reply of its script), is set aside
+// (failed_at, last_error) and the others are published: one bad row never
+// stalls the relay. Throws Error(kUnavailable) while Redis or Postgres is
+// down or refusing (an outage reply: OOM, READONLY, ...): then all rows wait.
 int relay_live_events(Pg& pg, Redis& redis, int limit);
 
 // "{<room>}:relayed": the relayed row ids of a room, under the room's tag

@@ -23,7 +23,12 @@
 //              — Stripe replays 5xx too), or releases the key when the
 //              request never really ran (400/401/415/429, and 503: the
 //              dependency was down, nothing committed) so that the client
-//              may correct it and retry with the same key.
+//              may correct it and retry with the same key. When that
+//              release itself fails (Postgres down or frozen: the usual
+//              cause of the 503), the key is remembered in this process and
+//              deleted as soon as Postgres answers again (a background
+//              thread every 250 ms, and the next begin() here), not left
+//              leased until its lease runs out.
 // Expired rows are deleted by purge_expired() (bazaar-worker) and ignored
 // (taken over as new) by begin() before that.
 #pragma once
