@@ -23,10 +23,18 @@ void require_empty_body(Request& req) {
 Response create_order(Request& req, Backends& b, const Principal& p, idempotency::Scope& scope) {
     require_empty_body(req);
     Response created;
-    orders::create_from_cart(b, p.user_id, [&](pqxx::work& w, const orders::Order& o) {
-        created = personal(Response::ok(orders::to_json(o), 201));
-        scope.record_in(w, to_stored(created), o.id);
-    });
+    std::string recorded;  // the id of the order whose answer was recorded
+    auto order = orders::create_from_cart(
+        b, p.user_id,
+        [&](pqxx::work& w, const orders::Order& o) {
+            created = personal(Response::ok(orders::to_json(o), 201));
+            scope.record_in(w, to_stored(created), o.id);
+            recorded = o.id;
+        },
+        scope.key());
+    // The key made this order before (its stored answer was lost): the
+    // order as it is now; the wrapper stores this answer under the key.
+    if (recorded != order.id) return personal(Response::ok(orders::to_json(order), 201));
     return created;
 }
 

@@ -16,12 +16,25 @@ Response personal(const nlohmann::json& data, int status = 200) {
     return r;
 }
 
-Response init_payment(Request& req, Backends& b, const Principal& p, idempotency::Scope&) {
+Response init_payment(Request& req, Backends& b, const Principal& p) {
     JsonInput in(req.json(), {"orderId"});
     auto order_id = in.string("orderId", {.min = 1, .max = 64});
     in.finish();
     return personal(
         payments::init_payment(b, payments::thread_provider(b.config), p.user_id, *order_id), 201);
+}
+
+// API.md §5: init is idempotent per order (a second call returns the same
+// intent), so Idempotency-Key is accepted but never required. With the
+// header: the usual key semantics (replay, 422 on another body); without it:
+// the call itself, which is safe to repeat.
+Handler init_route() {
+    Handler keyed = idempotent([](Request& req, Backends& b, const Principal& p,
+                                  idempotency::Scope&) { return init_payment(req, b, p); });
+    return [keyed](Request& req, Backends& b) -> Response {
+        if (req.header("Idempotency-Key")) return keyed(req, b);
+        return init_payment(req, b, require_user(req, b));
+    };
 }
 
 Response webhook(Request& req, Backends& b) {
@@ -47,7 +60,7 @@ Response test_complete(Request& req, Backends& b) {
 
 void register_payment_routes(Router& router) {
     auto api = [](Handler h) { return rate_limited(RateClass::kApi, std::move(h)); };
-    router.add("POST", "/api/v1/payments/init", api(idempotent(init_payment)));
+    router.add("POST", "/api/v1/payments/init", api(init_route()));
     // Not rate limited per IP: the provider delivers from a few addresses,
     // and a refused delivery is retried for days. A forged one costs one HMAC.
     router.add("POST", "/api/v1/payments/webhook", webhook);

@@ -83,11 +83,14 @@ test('checkout: the order from the cart, prices from Postgres, stock taken, cart
   const u = await registerUser('ord');
   assert.equal((await addToCart(u.accessToken, b1.id, 2)).status, 200);
   assert.equal((await addToCart(u.accessToken, b2.id, 1)).status, 200);
-  // A price change after the cart was filled: the order charges the catalog's price.
+  // A price change after the cart was filled: never charged silently (409
+  // PRICE_CHANGED, the cart refreshed); the order then charges the catalog's price.
   const patch = await request('PATCH', `/api/v1/books/${b2.id}`, { token: admin.accessToken, body: { priceCents: 900 } });
   assert.equal(patch.status, 200, patch.text);
 
   assertError(await checkout(u.accessToken, null), 400, 'VALIDATION_FAILED');
+  assertError(await checkout(u.accessToken), 409, 'PRICE_CHANGED');
+  assert.equal((await get('/api/v1/cart', { token: u.accessToken })).json.data.totalCents, 2 * 1250 + 900);
   const res = await checkout(u.accessToken);
   assert.equal(res.status, 201, res.text);
   const o = res.json.data;

@@ -13,6 +13,9 @@
 #include "bazaar/events/live_outbox.hpp"
 #include "bazaar/log.hpp"
 #include "bazaar/mail/mail_jobs.hpp"
+#include "bazaar/orders/order_limits.hpp"
+#include "bazaar/payments/amounts.hpp"
+#include "bazaar/payments/payment_service.hpp"
 #include "bazaar/queue/producer.hpp"
 #include "bazaar/time.hpp"
 #include "bazaar/uuid.hpp"
@@ -146,16 +149,117 @@ nlohmann::json to_json(const Order& o) {
 
 /* ---- checkout ---- */
 
-Order create_from_cart(Backends& b, const std::string& user_id, const BeforeCommit& before_commit) {
+namespace {
+
+std::optional<Order> find_by_key(pqxx::work& w, const std::string& user_id,
+                                 const std::string& key) {
+    auto rows = w.exec_params(std::string("SELECT ") + kOrderColumns +
+                                  " FROM orders WHERE user_id = $1 AND idempotency_key = $2",
+                              user_id, key);
+    if (rows.empty()) return std::nullopt;
+    std::vector<Order> one{order_of(rows[0])};
+    load_items(w, one);
+    return one[0];
+}
+
+// This cart version, or this request's key, made an order already (the
+// caller, create_from_cart, tells the two apart: the key's order is returned).
+bool ordered_already(pqxx::work& w, const std::string& user_id, std::int64_t version,
+                     const std::string& key) {
+    return !w.exec_params(
+                 "SELECT 1 FROM orders WHERE user_id = $1 "
+                 "AND (cart_version = $2 OR idempotency_key = NULLIF($3, ''))",
+                 user_id, version, key)
+                .empty();
+}
+
+Error cart_already_ordered(std::int64_t version) {
+    return Error(ErrorCode::kCartAlreadyOrdered,
+                 "this cart (version " + std::to_string(version) +
+                     ") was ordered already; change the cart to order again");
+}
+
+// A line whose catalog price (or currency) is not the one the cart shows.
+struct PriceChange {
+    std::int64_t book_id = 0;
+    std::int64_t quantity = 0;
+    std::int64_t cart_price = 0;
+    std::int64_t price = 0;
+    std::string cart_currency, currency;
+};
+
+Error price_changed(const std::vector<PriceChange>& changes) {
+    nlohmann::json details = nlohmann::json::array();
+    for (const auto& c : changes)
+        details.push_back({{"bookId", std::to_string(c.book_id)},
+                           {"cartPriceCents", c.cart_price},
+                           {"priceCents", c.price},
+                           {"cartCurrency", c.cart_currency},
+                           {"currency", c.currency}});
+    return Error(ErrorCode::kPriceChanged,
+                 "prices changed since they were put in the cart; the cart now shows the "
+                 "current prices: review it and order again")
+        .with_raw_details(details.dump());
+}
+
+// After PRICE_CHANGED: the cart's lines take the catalog's current price
+// (set_quantity re-reads the book), so what the client sees next is what the
+// next order charges. Best effort: a line that cannot be set again (sold
+// out, another currency) stays as it is and refuses again.
+void refresh_cart_prices(Backends& b, const std::string& user_id,
+                         const std::vector<PriceChange>& changes) {
+    for (const auto& c : changes) {
+        try {
+            cart::set_quantity(b, user_id, {c.book_id, c.quantity});
+        } catch (const std::exception& e) {
+            log::warn("cart price not refreshed",
+                      {{"userId", user_id}, {"bookId", c.book_id}, {"error", e.what()}});
+        }
+    }
+}
+
+// What the user's unpaid orders hold, under a per-user advisory lock held
+// to the end of the transaction: two checkouts of one user run one after
+// the other from here on, so both cannot pass a limit that only one fits.
+Held lock_and_read_held(pqxx::work& w, const std::string& user_id) {
+    w.exec_params("SELECT pg_advisory_xact_lock(hashtextextended('bazaar:checkout:' || $1, 0))",
+                  user_id);
+    Held held;
+    held.open_orders =
+        w.exec_params1(
+             "SELECT count(*) FROM orders WHERE user_id = $1 AND status = 'PAYMENT_PENDING'",
+             user_id)[0]
+            .as<std::int64_t>();
+    for (const auto& r :
+         w.exec_params("SELECT i.book_id, sum(i.quantity)::bigint FROM order_items i "
+                       "JOIN orders o ON o.id = i.order_id "
+                       "WHERE o.user_id = $1 AND o.status = 'PAYMENT_PENDING' GROUP BY i.book_id",
+                       user_id))
+        held.units_by_book[r[0].as<std::int64_t>()] = r[1].as<std::int64_t>();
+    return held;
+}
+
+Order checkout(Backends& b, const std::string& user_id, const BeforeCommit& before_commit,
+               const std::string& idempotency_key) {
     auto cart = cart::get(b, user_id);
     const auto& cart_items = cart.at("items");
     if (cart_items.empty()) throw Error::validation("cart", "is empty");
     std::int64_t version = cart.at("version").get<std::int64_t>();
+    const std::string cart_currency = cart.at("currency").get<std::string>();
     std::vector<stock::Line> lines;
-    for (const auto& i : cart_items)
-        lines.push_back(
-            {std::stoll(i.at("bookId").get<std::string>()), i.at("quantity").get<std::int64_t>()});
+    std::map<std::int64_t, std::int64_t> shown_price;  // what the cart showed
+    for (const auto& i : cart_items) {
+        auto id = std::stoll(i.at("bookId").get<std::string>());
+        lines.push_back({id, i.at("quantity").get<std::int64_t>()});
+        shown_price[id] = i.at("priceCents").get<std::int64_t>();
+    }
     lines = stock::merge(lines);
+
+    // A cart version already ordered (8 parallel checkouts of one cart): no
+    // reservation at all. The order transaction checks again under the lock.
+    bool consumed = b.pg.transact(
+        [&](pqxx::work& w) { return ordered_already(w, user_id, version, idempotency_key); });
+    if (consumed) throw cart_already_ordered(version);
 
     const std::string order_id = uuid_v4();
     stock::Reservation reservation;
@@ -167,15 +271,26 @@ Order create_from_cart(Backends& b, const std::string& user_id, const BeforeComm
     }
     if (!reservation.shortages.empty()) throw out_of_stock(reservation.shortages);
 
+    const OrderLimits limits{b.config.order_max_open_per_user, b.config.order_max_units_per_user,
+                             b.config.order_max_units_per_book};
     std::vector<stock::Change> changes;
+    std::vector<PriceChange> repriced;
+    std::optional<Transition> paid;  // a free order, PAID at once
     Order order;
     try {
         order = b.pg.transact([&](pqxx::work& w) {
+            changes.clear();
+            repriced.clear();
+            paid.reset();
+            Held held = lock_and_read_held(w, user_id);
+            if (ordered_already(w, user_id, version, idempotency_key))
+                throw cart_already_ordered(version);
             std::string arr = "{";
             for (const auto& l : lines)
                 arr += (arr.size() > 1 ? "," : "") + std::to_string(l.book_id);
             arr += "}";
-            // Prices and titles from the catalog's record, never the cart's copy.
+            // Prices and titles from the catalog's record, never the cart's
+            // copy; and never more (or less) than the cart showed the client.
             std::map<std::int64_t, std::tuple<std::string, std::int64_t, std::string>> books;
             for (const auto& r :
                  w.exec_params("SELECT id, title, price_cents, currency FROM books "
@@ -183,12 +298,26 @@ Order create_from_cart(Backends& b, const std::string& user_id, const BeforeComm
                                arr))
                 books[r[0].as<std::int64_t>()] = {r[1].as<std::string>(), r[2].as<std::int64_t>(),
                                                   r[3].as<std::string>()};
+            for (const auto& l : lines) {
+                auto it = books.find(l.book_id);
+                if (it == books.end()) continue;  // deleted: take_in_transaction says so
+                const auto& [title, price, currency] = it->second;
+                if (price != shown_price[l.book_id] || currency != cart_currency)
+                    repriced.push_back({l.book_id, l.quantity, shown_price[l.book_id], price,
+                                        cart_currency, currency});
+            }
+            if (!repriced.empty()) throw price_changed(repriced);
             std::set<std::string> currencies;
             for (const auto& [id, book] : books) currencies.insert(std::get<2>(book));
             if (currencies.size() > 1)
                 throw Error(ErrorCode::kConflict,
                             "the cart holds books priced in different "
                             "currencies");
+            if (auto breaches = check_limits(limits, held, lines); !breaches.empty())
+                throw Error(ErrorCode::kOrderLimit,
+                            "this order would pass a limit on unpaid orders (pay or cancel "
+                            "one first)")
+                    .with_raw_details(to_json(breaches).dump());
             auto take = stock::take_in_transaction(w, lines);
             if (!take.shortages.empty()) throw out_of_stock(take.shortages);
             changes = take.changes;
@@ -203,12 +332,24 @@ Order create_from_cart(Backends& b, const std::string& user_id, const BeforeComm
                 o.items.push_back({l.book_id, title, price, l.quantity});
                 o.total_cents += price * l.quantity;
             }
+            const std::int64_t minimum = payments::minimum_charge(o.currency);
+            if (o.total_cents > 0 && o.total_cents < minimum)
+                throw Error(ErrorCode::kAmountTooSmall,
+                            "the total is below the smallest amount the payment provider "
+                            "can charge")
+                    .with_raw_details(nlohmann::json::array({{{"totalCents", o.total_cents},
+                                                              {"minimumCents", minimum},
+                                                              {"currency", o.currency}}})
+                                          .dump());
             auto r = w.exec_params1(
-                "INSERT INTO orders (id, user_id, status, total_cents, currency, expires_at) "
-                "VALUES ($1, $2, 'PAYMENT_PENDING', $3, $4, now() + make_interval(secs => $5)) "
+                "INSERT INTO orders (id, user_id, status, total_cents, currency, expires_at, "
+                "cart_version, idempotency_key) "
+                "VALUES ($1, $2, 'PAYMENT_PENDING', $3, $4, now() + make_interval(secs => $5), "
+                "$6, NULLIF($7, '')) "
                 "RETURNING seq, " BAZAAR_TS("expires_at") ", " BAZAAR_TS(
                     "created_at") ", " BAZAAR_TS("updated_at"),
-                o.id, o.user_id, o.total_cents, o.currency, b.config.reservation_ttl_s);
+                o.id, o.user_id, o.total_cents, o.currency, b.config.reservation_ttl_s, version,
+                idempotency_key);
             o.seq = r[0].as<std::int64_t>();
             o.expires_at = r[1].as<std::string>();
             o.created_at = r[2].as<std::string>();
@@ -222,13 +363,31 @@ Order create_from_cart(Backends& b, const std::string& user_id, const BeforeComm
                     take.changes[i].seq);
             }
             emit_in(w, o, "order.created");
-            // The punctual path of expiry; expire_overdue() is the backstop.
-            queue::NewJob job{kExpiryJob, {{"orderId", o.id}}};
-            job.options.job_id = "expire:" + o.id;
-            job.options.delay_ms = static_cast<std::int64_t>(b.config.reservation_ttl_s) * 1000;
-            job.options.attempts = 10;
-            job.options.remove_on_complete.age_s = 3600;
-            queue::add_in_transaction(w, kExpiryQueue, job);
+            if (o.total_cents == 0) {
+                // Nothing to pay: no provider is asked (none charges 0), the
+                // order is paid by its own checkout and fulfilled as usual.
+                TransitionOptions opts;
+                opts.event_extra = {{"free", true}};
+                paid = transition(w, o.id, Status::kPaid, opts);
+                payments::follow_ups(w, o.id, status_name(Status::kPaid));
+                o = paid->order;
+            } else {
+                // The punctual path of expiry; expire_overdue() is the backstop.
+                queue::NewJob job{kExpiryJob, {{"orderId", o.id}}};
+                job.options.job_id = "expire:" + o.id;
+                job.options.delay_ms = static_cast<std::int64_t>(b.config.reservation_ttl_s) * 1000;
+                job.options.attempts = 10;
+                job.options.remove_on_complete.age_s = 3600;
+                queue::add_in_transaction(w, kExpiryQueue, job);
+            }
+            // The cart is cleared right after commit; should this process die
+            // first, this job clears it (only while it is still this version).
+            queue::NewJob clear{kCartClearJob, {{"userId", user_id}, {"version", version}}};
+            clear.options.job_id = "clear-cart:" + o.id;
+            clear.options.attempts = 10;
+            clear.options.backoff = {queue::Backoff::Type::kExponential, 1000};
+            clear.options.remove_on_complete.age_s = 3600;
+            queue::add_in_transaction(w, kCartClearQueue, clear);
             if (before_commit) before_commit(w, o);
             return o;
         });
@@ -253,19 +412,45 @@ Order create_from_cart(Backends& b, const std::string& user_id, const BeforeComm
             } catch (const std::exception&) {
             }
         }
+        if (e.code() == ErrorCode::kPriceChanged) refresh_cart_prices(b, user_id, repriced);
         throw;
     } catch (...) {
         stock::cancel_hold(b.redis, order_id, reservation.hold);
         throw;
     }
     stock::commit_hold(b.redis, order_id, reservation.hold, changes);
+    if (paid) after_commit(b.redis, *paid);
     try {
         cart::clear_if_version(b, user_id, version);
     } catch (const std::exception& e) {
-        // The order stands; the cart keeps its lines (the client sees them).
+        // The order stands; its clear-cart job clears the cart later.
         log::warn("cart not cleared after checkout", {{"orderId", order_id}, {"error", e.what()}});
     }
     return order;
+}
+
+}  // namespace
+
+Order create_from_cart(Backends& b, const std::string& user_id, const BeforeCommit& before_commit,
+                       const std::string& idempotency_key) {
+    try {
+        return checkout(b, user_id, before_commit, idempotency_key);
+    } catch (const Error& e) {
+        // A retry whose first attempt committed (its answer lost, its stored
+        // response gone: an empty cart, its stock or cart version taken by
+        // that very order) gets that order, never an error or a second one.
+        if (idempotency_key.empty() || e.code() == ErrorCode::kUnavailable) throw;
+        std::optional<Order> earlier;
+        try {
+            earlier = b.pg.transact(
+                [&](pqxx::work& w) { return find_by_key(w, user_id, idempotency_key); });
+        } catch (const std::exception&) {
+        }
+        if (!earlier) throw;
+        log::info("checkout retry found the order its key made",
+                  {{"orderId", earlier->id}, {"refused", error_code_name(e.code())}});
+        return *earlier;
+    }
 }
 
 /* ---- views ---- */

@@ -31,6 +31,8 @@ std::string_view status_name(Status s) {
             return "REFUND_PENDING";
         case Status::kRefunded:
             return "REFUNDED";
+        case Status::kRefundFailed:
+            return "REFUND_FAILED";
     }
     return "PENDING";
 }
@@ -54,8 +56,36 @@ void require_transition(Status from, Status to) {
                                                    std::string(status_name(to)));
 }
 
+bool admin_can_transition(Status from, Status to) {
+    for (const auto& [f, t] : kAdminTransitions)
+        if (f == from && t == to) return true;
+    return false;
+}
+
+void require_admin_transition(Status from, Status to) {
+    if (admin_can_transition(from, to)) return;
+    std::string move = std::string(status_name(from)) + " to " + std::string(status_name(to));
+    bool money = to == Status::kPaid || to == Status::kRefunded || to == Status::kRefundFailed ||
+                 to == Status::kFailed || to == Status::kExpired || to == Status::kPaymentPending ||
+                 to == Status::kPending;
+    if (money)
+        throw Error(ErrorCode::kInvalidTransition,
+                    "an admin cannot move an order from " + move + ": " +
+                        std::string(status_name(to)) +
+                        " follows the payment provider's confirmed events, the refund job "
+                        "or the expiry");
+    if (to == Status::kRefundPending)
+        throw Error(ErrorCode::kInvalidTransition,
+                    "an admin cannot move an order from " + move +
+                        ": only a paid order that has not shipped (PAID, FULFILLING) can be "
+                        "refunded; a payment that arrives for an unpaid order is refunded "
+                        "by its webhook");
+    throw Error(ErrorCode::kInvalidTransition, "an admin cannot move an order from " + move);
+}
+
 bool releases_stock(Status to) {
-    return to == Status::kExpired || to == Status::kCancelled || to == Status::kFailed;
+    return to == Status::kExpired || to == Status::kCancelled || to == Status::kFailed ||
+           to == Status::kRefundPending;
 }
 
 bool needs_reserve_again(Status from, Status to) {

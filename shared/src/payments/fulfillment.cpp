@@ -65,18 +65,40 @@ void refund(Backends& b, Provider& provider, const std::string& order_id) {
         if (e.provider_code() != "charge_already_refunded") throw;
         r = {"", "succeeded"};
     }
+    // REFUNDED only once the provider says the money went back: a refund
+    // that is still pending keeps the order REFUND_PENDING (its webhook,
+    // refund.updated, settles it); one that failed at once is REFUND_FAILED.
+    const bool failed = r.status == "failed" || r.status == "canceled";
+    if (r.status != "succeeded" && !failed) {
+        b.pg.transact([&](pqxx::work& w) {
+            w.exec_params(
+                "UPDATE orders SET refund_id = NULLIF($2, '') WHERE id = $1 "
+                "AND status = 'REFUND_PENDING'",
+                order_id, r.id);
+        });
+        log::info("refund pending at the provider",
+                  {{"orderId", order_id}, {"refundId", r.id}, {"status", r.status}});
+        return;
+    }
     orders::TransitionOptions opts;
     opts.only_from = {Status::kRefundPending};
     opts.event_extra = {{"refundId", r.id}};
     try {
         auto t = b.pg.transact([&](pqxx::work& w) {
-            auto moved = orders::transition(w, order_id, Status::kRefunded, opts);
+            auto moved = orders::transition(
+                w, order_id, failed ? Status::kRefundFailed : Status::kRefunded, opts);
             w.exec_params("UPDATE orders SET refund_id = NULLIF($2, '') WHERE id = $1", order_id,
                           r.id);
             return moved;
         });
         orders::after_commit(b.redis, t);
-        log::info("order refunded", {{"orderId", order_id}, {"refundId", r.id}});
+        if (failed)
+            log::error(
+                "ALERT a refund failed at the provider: the customer has not got the money "
+                "back",
+                {{"orderId", order_id}, {"refundId", r.id}, {"status", r.status}});
+        else
+            log::info("order refunded", {{"orderId", order_id}, {"refundId", r.id}});
     } catch (const Error& e) {
         if (e.code() != ErrorCode::kInvalidTransition) throw;
     }
@@ -117,10 +139,15 @@ nlohmann::json admin_set_status(Backends& b, const std::string& order_id_in,
         throw Error::validation("status",
                                 "must be one of PENDING, PAYMENT_PENDING, PAID, "
                                 "FULFILLING, SHIPPED, DELIVERED, EXPIRED, CANCELLED, "
-                                "FAILED, REFUND_PENDING, REFUNDED");
+                                "FAILED, REFUND_PENDING, REFUNDED, REFUND_FAILED");
     auto order_id = canonical_uuid(order_id_in);
     if (!order_id) throw Error::not_found("order");
     auto t = b.pg.transact([&](pqxx::work& w) {
+        // Admins drive fulfilment and cancellation; money states follow the
+        // provider (order_status.hpp, kAdminTransitions).
+        auto current = orders::load(w, *order_id, /*for_update=*/true);
+        if (!current) throw Error::not_found("order");
+        orders::require_admin_transition(current->status, *to);
         orders::TransitionOptions opts;
         opts.event_extra = {{"by", "admin"}};
         auto moved = orders::transition(w, *order_id, *to, opts);

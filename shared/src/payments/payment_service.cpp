@@ -6,6 +6,7 @@
 #include "bazaar/error.hpp"
 #include "bazaar/log.hpp"
 #include "bazaar/orders/order_service.hpp"
+#include "bazaar/payments/amounts.hpp"
 #include "bazaar/payments/webhook_signature.hpp"
 #include "bazaar/queue/producer.hpp"
 #include "bazaar/time.hpp"
@@ -34,12 +35,13 @@ struct IntentRow {
     std::int64_t total_cents = 0;
     std::string currency;
     std::optional<std::string> provider, intent_id, client_secret;
+    std::int64_t intent_attempt = 0;
 };
 
 std::optional<IntentRow> read_intent_row(pqxx::work& w, const std::string& order_id) {
     auto r = w.exec_params(
         "SELECT user_id::text, status, total_cents, currency, payment_provider, "
-        "payment_intent_id, payment_client_secret FROM orders WHERE id = $1",
+        "payment_intent_id, payment_client_secret, intent_attempt FROM orders WHERE id = $1",
         order_id);
     if (r.empty()) return std::nullopt;
     IntentRow row;
@@ -50,6 +52,7 @@ std::optional<IntentRow> read_intent_row(pqxx::work& w, const std::string& order
     if (!r[0][4].is_null()) row.provider = r[0][4].as<std::string>();
     if (!r[0][5].is_null()) row.intent_id = r[0][5].as<std::string>();
     if (!r[0][6].is_null()) row.client_secret = r[0][6].as<std::string>();
+    row.intent_attempt = r[0][7].as<std::int64_t>();
     return row;
 }
 
@@ -77,13 +80,26 @@ nlohmann::json init_payment(Backends& b, Provider& provider, const std::string& 
         throw Error(ErrorCode::kInvalidTransition,
                     "only a PAYMENT_PENDING order can be paid (this one is " + row->status + ")");
     if (row->intent_id) return intent_json(*row);
+    // A total the provider cannot charge (an order from before checkout
+    // refused them, payments/amounts.hpp) is a clear 409, never the
+    // provider's refusal as a 500.
+    const std::int64_t minimum = minimum_charge(row->currency);
+    if (row->total_cents < minimum)
+        throw Error(ErrorCode::kAmountTooSmall,
+                    "the total is below the smallest amount the payment provider can charge")
+            .with_raw_details(nlohmann::json::array({{{"totalCents", row->total_cents},
+                                                      {"minimumCents", minimum},
+                                                      {"currency", row->currency}}})
+                                  .dump());
     // 2. the provider call, outside any transaction (it may take seconds).
-    // The idempotency key is the order's: two concurrent calls get the same
-    // Stripe intent; with the test provider the loser's intent is dropped.
+    // The idempotency key is the order's (and its attempt's: a mismatched
+    // payment used up the previous intent): two concurrent calls get the
+    // same Stripe intent; with the test provider the loser's intent is dropped.
+    std::string intent_key = "bazaar-intent-" + *order_id;
+    if (row->intent_attempt > 0) intent_key += "-" + std::to_string(row->intent_attempt);
     Intent intent;
     try {
-        intent = provider.create_intent(
-            {*order_id, row->total_cents, row->currency, "bazaar-intent-" + *order_id});
+        intent = provider.create_intent({*order_id, row->total_cents, row->currency, intent_key});
     } catch (const ProviderError& e) {
         log::error("payment provider refused create_intent",
                    {{"orderId", *order_id}, {"retryable", e.retryable()}, {"error", e.what()}});
@@ -95,12 +111,17 @@ nlohmann::json init_payment(Backends& b, Provider& provider, const std::string& 
         w.exec_params(
             "UPDATE orders SET payment_provider = $2, payment_intent_id = $3, "
             "payment_client_secret = $4, updated_at = now() "
-            "WHERE id = $1 AND payment_intent_id IS NULL AND status = 'PAYMENT_PENDING'",
-            *order_id, std::string(provider.name()), intent.id, intent.client_secret);
+            "WHERE id = $1 AND payment_intent_id IS NULL AND status = 'PAYMENT_PENDING' "
+            "AND intent_attempt = $5",
+            *order_id, std::string(provider.name()), intent.id, intent.client_secret,
+            row->intent_attempt);
         return read_intent_row(w, *order_id);
     });
     mine(stored);
     if (stored->intent_id && stored->status == "PAYMENT_PENDING") return intent_json(*stored);
+    if (stored->status == "PAYMENT_PENDING")  // a mismatched payment retired the intent meanwhile
+        throw Error(ErrorCode::kConflict,
+                    "the order's payment changed meanwhile; call payments/init again");
     throw Error(ErrorCode::kInvalidTransition,
                 "only a PAYMENT_PENDING order can be paid (this one is " + stored->status + ")");
 }
@@ -146,6 +167,64 @@ void set_outcome(pqxx::work& w, const std::string& event_id, const std::string& 
         event_id, outcome, order_id.value_or(""), detail);
 }
 
+// A refund's status from the provider (refund.updated, refund.failed,
+// charge.refund.updated). The order is found by the refund id the refund
+// job recorded, else (the webhook outran the job's commit) by its intent
+// while it waits for its refund. succeeded: REFUND_PENDING → REFUNDED;
+// failed/canceled: REFUND_PENDING or REFUNDED → REFUND_FAILED, an error in
+// the log (the money is still ours: an operator must return it another
+// way). pending/requires_action: nothing yet.
+template <typename Ignore>
+Applied apply_refund_event(pqxx::work& w, const WebhookEvent& ev, Applied& a, Ignore& ignore) {
+    const bool failed = ev.refund_status == "failed" || ev.refund_status == "canceled";
+    const bool succeeded = ev.refund_status == "succeeded";
+    auto of_event =
+        w.exec_params("SELECT event_id FROM payment_events WHERE refund_id = $1", ev.refund_id);
+    if (!of_event.empty()) {
+        // The refund of a mismatched payment (refund_event()).
+        if (failed)
+            log::error("ALERT the refund of a mismatched payment failed: return the money by hand",
+                       {{"eventId", ev.id},
+                        {"refundId", ev.refund_id},
+                        {"paymentEventId", of_event[0][0].as<std::string>()}});
+        return ignore("refund of mismatched payment " + of_event[0][0].as<std::string>() + ": " +
+                      ev.refund_status);
+    }
+    auto found = w.exec_params("SELECT id::text FROM orders WHERE refund_id = $1", ev.refund_id);
+    if (found.empty() && !ev.intent_id.empty())
+        found = w.exec_params(
+            "SELECT id::text FROM orders WHERE payment_intent_id = $1 "
+            "AND status = 'REFUND_PENDING' AND refund_id IS NULL",
+            ev.intent_id);
+    if (found.empty()) return ignore("unknown refund");
+    const std::string order_id = found[0][0].as<std::string>();
+    a.result.order_id = order_id;
+    auto order = orders::load(w, order_id, /*for_update=*/true);
+    if (!order) return ignore("unknown refund");
+    a.result.status = std::string(orders::status_name(order->status));
+    Status to;
+    if (succeeded && order->status == Status::kRefundPending) {
+        to = Status::kRefunded;
+    } else if (failed &&
+               (order->status == Status::kRefundPending || order->status == Status::kRefunded)) {
+        to = Status::kRefundFailed;
+    } else {
+        return ignore("refund " + ev.refund_status + ", order " + *a.result.status);
+    }
+    orders::TransitionOptions opts;
+    opts.event_extra = {{"refundId", ev.refund_id}};
+    auto t = orders::transition(w, order_id, to, opts);
+    w.exec_params("UPDATE orders SET refund_id = $2 WHERE id = $1", order_id, ev.refund_id);
+    a.result.status = std::string(orders::status_name(t.order.status));
+    a.transitions.push_back(std::move(t));
+    if (to == Status::kRefundFailed)
+        log::error("ALERT a refund failed at the provider: the customer has not got the money back",
+                   {{"orderId", order_id}, {"refundId", ev.refund_id}, {"eventId", ev.id}});
+    a.result.outcome = "applied";
+    set_outcome(w, ev.id, "applied", order_id, "");
+    return a;
+}
+
 // One attempt of the webhook's transaction (Pg::transact may run it again).
 Applied apply_event(pqxx::work& w, const WebhookEvent& ev, std::string_view body) {
     Applied a;
@@ -164,10 +243,22 @@ Applied apply_event(pqxx::work& w, const WebhookEvent& ev, std::string_view body
         set_outcome(w, ev.id, "ignored", a.result.order_id, detail);
         return a;
     };
+    if (ev.is_refund()) return apply_refund_event(w, ev, a, ignore);
     if (ev.type != kIntentSucceeded && ev.type != kIntentFailed) return ignore("unhandled type");
 
     auto found =
         w.exec_params("SELECT id::text FROM orders WHERE payment_intent_id = $1", ev.intent_id);
+    // An intent a mismatched payment made the order let go of: whatever
+    // succeeds on it now is not this order's payment (the order has a new
+    // intent), so it is treated as a mismatch: recorded, refunded.
+    bool retired = false;
+    if (found.empty()) {
+        found = w.exec_params(
+            "SELECT order_id::text FROM payment_events WHERE intent_id = $1 "
+            "AND outcome = 'mismatch' AND order_id IS NOT NULL LIMIT 1",
+            ev.intent_id);
+        retired = !found.empty();
+    }
     if (found.empty()) return ignore("unknown payment intent");
     const std::string order_id = found[0][0].as<std::string>();
     a.result.order_id = order_id;
@@ -175,23 +266,37 @@ Applied apply_event(pqxx::work& w, const WebhookEvent& ev, std::string_view body
     if (!order) return ignore("unknown payment intent");
     a.result.status = std::string(orders::status_name(order->status));
 
-    if (ev.amount != order->total_cents || ev.currency != order->currency ||
+    if (retired || ev.amount != order->total_cents || ev.currency != order->currency ||
         (ev.order_id && *ev.order_id != order_id)) {
         a.result.outcome = "mismatch";
         set_outcome(w, ev.id, "mismatch", order_id,
-                    "event " + std::to_string(ev.amount) + " " + ev.currency + ", order " +
+                    std::string(retired ? "intent retired by an earlier mismatch; " : "") +
+                        "event " + std::to_string(ev.amount) + " " + ev.currency + ", order " +
                         std::to_string(order->total_cents) + " " + order->currency);
-        log::warn("payment event does not match its order", {{"eventId", ev.id},
-                                                             {"orderId", order_id},
-                                                             {"amount", ev.amount},
-                                                             {"currency", ev.currency},
-                                                             {"orderTotal", order->total_cents}});
+        // An error, not a warning: a charge for the wrong amount is a
+        // provider-side bug or a tampered integration, and someone must look.
+        log::error("ALERT payment event does not match its order",
+                   {{"eventId", ev.id},
+                    {"type", ev.type},
+                    {"orderId", order_id},
+                    {"amount", ev.amount},
+                    {"currency", ev.currency},
+                    {"orderTotal", order->total_cents},
+                    {"orderCurrency", order->currency}});
         if (ev.type == kIntentSucceeded) {
             queue::NewJob job{kRefundEventJob, {{"eventId", ev.id}}};
             job.options.job_id = "refund-event:" + ev.id;
             job.options.attempts = 10;
             job.options.backoff = {queue::Backoff::Type::kExponential, 2000};
             queue::add_in_transaction(w, kRefundQueue, job);
+            // That intent has succeeded: the provider will not take a second
+            // payment on it. The order lets go of it so that payments/init
+            // asks for a new one (a new idempotency key, intent_attempt).
+            w.exec_params(
+                "UPDATE orders SET payment_intent_id = NULL, payment_client_secret = NULL, "
+                "intent_attempt = intent_attempt + 1, updated_at = now() "
+                "WHERE id = $1 AND payment_intent_id = $2 AND status = 'PAYMENT_PENDING'",
+                order_id, ev.intent_id);
         }
         return a;
     }

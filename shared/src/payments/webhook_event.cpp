@@ -27,6 +27,10 @@ std::string text(const nlohmann::json& obj, const char* key, const std::string& 
 
 }  // namespace
 
+bool WebhookEvent::is_refund() const {
+    return type == kRefundUpdated || type == kRefundFailed || type == kChargeRefundUpdated;
+}
+
 WebhookEvent parse_webhook_event(std::string_view body) {
     auto json = nlohmann::json::parse(body, nullptr, false);
     if (json.is_discarded() || !json.is_object())
@@ -34,12 +38,20 @@ WebhookEvent parse_webhook_event(std::string_view body) {
     WebhookEvent ev;
     ev.id = text(json, "id", "id", 255);
     ev.type = text(json, "type", "type", 255);
-    if (ev.type != kIntentSucceeded && ev.type != kIntentFailed) return ev;
+    if (ev.type != kIntentSucceeded && ev.type != kIntentFailed && !ev.is_refund()) return ev;
 
     auto data = json.find("data");
     if (data == json.end() || !data->is_object()) invalid("data", "must be an object");
     auto obj = data->find("object");
     if (obj == data->end() || !obj->is_object()) invalid("data.object", "must be an object");
+    if (ev.is_refund()) {
+        ev.refund_id = text(*obj, "id", "data.object.id", 255);
+        ev.refund_status = text(*obj, "status", "data.object.status", 64);
+        auto pi = obj->find("payment_intent");
+        if (pi != obj->end() && pi->is_string())
+            ev.intent_id = text(*obj, "payment_intent", "data.object.payment_intent", 255);
+        return ev;
+    }
     ev.intent_id = text(*obj, "id", "data.object.id", 255);
     auto amount = obj->find("amount");
     if (amount == obj->end() || !amount->is_number_integer() || amount->get<std::int64_t>() < 0)

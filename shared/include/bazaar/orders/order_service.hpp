@@ -2,16 +2,26 @@
 // one way every order changes state.
 //
 // Checkout (create_from_cart):
-//   1. the live cart is read once (lines and version); empty → 400;
+//   1. the live cart is read once (lines, prices shown, version); empty →
+//      400; a version that is an order already → 409 CART_ALREADY_ORDERED
+//      (a cart checks out once; the order records the version it consumed);
 //   2. every line is reserved in Redis in one script, all or nothing
 //      (orders/stock.hpp); a shortage → 409 OUT_OF_STOCK with details and
 //      nothing reserved;
-//   3. one Postgres transaction: prices and titles read from books (never
-//      from the cart), books.stock taken (CHECK stock >= 0 refuses what the
+//   3. one Postgres transaction: a per-user advisory lock, then the
+//      version check again and the per-user limits of unpaid orders
+//      (order_limits.hpp: 409 ORDER_LIMIT); prices and titles read from
+//      books (never from the cart) and compared with the cart's (any
+//      difference → 409 PRICE_CHANGED, and the cart is refreshed to the
+//      current prices: the order never charges other than what was shown);
+//      the minimum charge (payments/amounts.hpp: a total of 0 is PAID at
+//      once, one under the provider's minimum is 409 AMOUNT_TOO_SMALL);
+//      books.stock taken (CHECK stock >= 0 refuses what the
 //      gate should not have let through), the order (PAYMENT_PENDING,
 //      expiresAt = now + RESERVATION_TTL_S), its items, the order.created
 //      live event and the delayed expiry job in the outbox, and the caller's
-//      hook (the idempotency record) — all commit together or not at all;
+//      hook (the idempotency record), the cart-clear job (kCartClearQueue)
+//      — all commit together or not at all;
 //   4. after commit: the hold is dropped (stock.hpp), the cart is cleared if
 //      it is still the version that was ordered (a cart edited during
 //      checkout keeps its new lines; the order holds exactly what was
@@ -58,6 +68,12 @@ namespace bazaar::orders {
 
 inline constexpr const char* kExpiryQueue = "order-expiry";
 inline constexpr const char* kExpiryJob = "expire";
+// The order's own clear of the cart it consumed (data {userId, version};
+// job id "clear-cart:<orderId>"), in the order's transaction: the request
+// clears the cart right after commit, and this job does it should the
+// process die first. Clears only while the cart is still that version.
+inline constexpr const char* kCartClearQueue = "order-cart";
+inline constexpr const char* kCartClearJob = "clear-cart";
 
 struct OrderItem {
     std::int64_t book_id = 0;
@@ -95,9 +111,17 @@ using BeforeCommit = std::function<void(pqxx::work&, const Order&)>;
 
 // See the header comment. Errors: 400 VALIDATION_FAILED (empty cart),
 // 409 OUT_OF_STOCK (details [{bookId, requested, available}]), 409
-// CONFLICT (lines in different currencies), 503 UNAVAILABLE.
+// CONFLICT (lines in different currencies), 409 CART_ALREADY_ORDERED (this
+// cart version is an order already), 409 PRICE_CHANGED (details [{bookId,
+// cartPriceCents, priceCents, cartCurrency, currency}]; the cart is
+// refreshed), 409 ORDER_LIMIT (order_limits.hpp), 409 AMOUNT_TOO_SMALL
+// (payments/amounts.hpp), 503 UNAVAILABLE.
+// `idempotency_key` (the request's Idempotency-Key) is kept on the order:
+// when the key made an order already, that order is returned as it is now
+// and `before_commit` is not called (the caller answers with it).
 Order create_from_cart(Backends& b, const std::string& user_id,
-                       const BeforeCommit& before_commit = {});
+                       const BeforeCommit& before_commit = {},
+                       const std::string& idempotency_key = {});
 
 /* ---- the customer's views ---- */
 

@@ -12,14 +12,28 @@
 //   CANCELLED → REFUND_PENDING a success for an order the customer cancelled
 //                             while paying: the money is returned, the
 //                             cancellation stands (no CANCELLED → PAID)
-//   REFUND_PENDING → REFUNDED
+//   PAID / FULFILLING → REFUND_PENDING  an admin refunds a paid order that
+//                             has not shipped (its stock goes back)
+//   REFUND_PENDING → REFUNDED the provider confirmed the refund (the refund
+//                             job's answer "succeeded", or its webhook)
+//   REFUND_PENDING / REFUNDED → REFUND_FAILED  the provider reports that
+//                             the refund failed (a closed card, ...): the
+//                             money is still ours; an operator must return it
+//                             another way (logged as an error)
 //
 // Which moves hold or give back stock is decided here too: entering EXPIRED,
-// CANCELLED or FAILED releases the order's reservation (once: the
-// `stock_released` flag); leaving EXPIRED/FAILED for PAID needs it reserved
-// again. Every other move leaves stock alone.
+// CANCELLED, FAILED or REFUND_PENDING releases the order's reservation
+// (once: the `stock_released` flag); leaving EXPIRED/FAILED for PAID needs it
+// reserved again. Every other move leaves stock alone.
 //
-// Migration 0005 copies the same table into Postgres (`order_transitions`)
+// Who may make a move: the machine says which moves exist; an admin (PATCH
+// /admin/orders/:id/status) may make only those of kAdminTransitions, the
+// fulfilment and cancellation moves. PAID, REFUNDED, REFUND_FAILED, FAILED
+// and EXPIRED follow the provider's confirmed events, the refund job and the
+// expiry; an admin never sets them (money does not move because a status
+// was typed in).
+//
+// Migrations 0005 and 0012 copy the same table into Postgres (`order_transitions`)
 // and a trigger refuses any UPDATE of orders.status outside it, so no code
 // path (an admin's psql included) can skip the machine; the unit test
 // order_status_test compares the SQL rows with kTransitions so the two
@@ -48,15 +62,16 @@ enum class Status {
     kFailed,
     kRefundPending,
     kRefunded,
+    kRefundFailed,
 };
 
-inline constexpr std::array<Status, 11> kAllStatuses = {
-    Status::kPending, Status::kPaymentPending, Status::kPaid,    Status::kFulfilling,
-    Status::kShipped, Status::kDelivered,      Status::kExpired, Status::kCancelled,
-    Status::kFailed,  Status::kRefundPending,  Status::kRefunded};
+inline constexpr std::array<Status, 12> kAllStatuses = {
+    Status::kPending, Status::kPaymentPending, Status::kPaid,     Status::kFulfilling,
+    Status::kShipped, Status::kDelivered,      Status::kExpired,  Status::kCancelled,
+    Status::kFailed,  Status::kRefundPending,  Status::kRefunded, Status::kRefundFailed};
 
 // The allowed moves (from, to): the whole machine.
-inline constexpr std::array<std::pair<Status, Status>, 14> kTransitions = {{
+inline constexpr std::array<std::pair<Status, Status>, 18> kTransitions = {{
     {Status::kPending, Status::kPaymentPending},
     {Status::kPaymentPending, Status::kPaid},
     {Status::kPaid, Status::kFulfilling},
@@ -71,6 +86,22 @@ inline constexpr std::array<std::pair<Status, Status>, 14> kTransitions = {{
     {Status::kFailed, Status::kRefundPending},
     {Status::kCancelled, Status::kRefundPending},
     {Status::kRefundPending, Status::kRefunded},
+    {Status::kPaid, Status::kRefundPending},
+    {Status::kFulfilling, Status::kRefundPending},
+    {Status::kRefundPending, Status::kRefundFailed},
+    {Status::kRefunded, Status::kRefundFailed},
+}};
+
+// The moves an admin may make by hand (a subset of kTransitions): fulfilment,
+// cancelling an unpaid order, and asking for the refund of a paid order that
+// has not shipped (the refund job then moves the money).
+inline constexpr std::array<std::pair<Status, Status>, 6> kAdminTransitions = {{
+    {Status::kPaymentPending, Status::kCancelled},
+    {Status::kPaid, Status::kFulfilling},
+    {Status::kFulfilling, Status::kShipped},
+    {Status::kShipped, Status::kDelivered},
+    {Status::kPaid, Status::kRefundPending},
+    {Status::kFulfilling, Status::kRefundPending},
 }};
 
 // "PAYMENT_PENDING", ... as stored and as API.md spells them.
@@ -82,8 +113,13 @@ bool can_transition(Status from, Status to);
 // Throws Error(kInvalidTransition) naming both states when the move is not
 // in kTransitions.
 void require_transition(Status from, Status to);
+// Whether an admin may move an order from `from` to `to` (kAdminTransitions).
+bool admin_can_transition(Status from, Status to);
+// Throws Error(kInvalidTransition) saying why when admin_can_transition is false.
+void require_admin_transition(Status from, Status to);
 
-// Entering `to` gives the order's stock back (EXPIRED, CANCELLED, FAILED).
+// Entering `to` gives the order's stock back (EXPIRED, CANCELLED, FAILED,
+// REFUND_PENDING; once, whatever the path).
 bool releases_stock(Status to);
 // Moving from `from` to `to` needs the stock reserved again first
 // (EXPIRED/FAILED → PAID).

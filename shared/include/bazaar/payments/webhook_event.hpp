@@ -25,17 +25,30 @@ struct WebhookEvent {
     std::int64_t amount = 0;
     std::string currency;                 // upper-case ISO 4217
     std::optional<std::string> order_id;  // metadata.orderId, if any
+    // Set for refund events (is_refund()): data.object is a Refund, its
+    // id (re_...) and status ("succeeded", "pending", "failed",
+    // "canceled", "requires_action"); intent_id is its payment_intent
+    // (empty when null).
+    std::string refund_id;
+    std::string refund_status;
 
     bool is_payment_intent() const { return type.rfind("payment_intent.", 0) == 0; }
+    bool is_refund() const;
 };
 
 inline constexpr std::string_view kIntentSucceeded = "payment_intent.succeeded";
 inline constexpr std::string_view kIntentFailed = "payment_intent.payment_failed";
+// A refund's status changed (Stripe sends refund.updated, and, for older API
+// versions, charge.refund.updated; refund.failed when it failed).
+inline constexpr std::string_view kRefundUpdated = "refund.updated";
+inline constexpr std::string_view kRefundFailed = "refund.failed";
+inline constexpr std::string_view kChargeRefundUpdated = "charge.refund.updated";
 
 // Throws Error(kMalformedJson) when `body` is not a JSON object,
 // Error(kValidationFailed) naming the field when one we need is missing or
-// of the wrong type. For the two handled types, data.object needs id,
-// amount and currency; other types need only id and type.
+// of the wrong type. For the two payment types, data.object needs id,
+// amount and currency; for the refund types, id and status; other types
+// need only id and type.
 WebhookEvent parse_webhook_event(std::string_view body);
 
 // The event payments/test/complete delivers (Stripe's shape, id "evt_test_<hex>").
