@@ -165,6 +165,34 @@ Response failed_outbox(Request& req, Backends& b) {
     return Response::ok({{"total", f.total}, {"rows", rows}});
 }
 
+// {redriven, ids}: the rows handed back to the relay.
+nlohmann::json redrive_json(const queue::RedriveResult& r) {
+    auto ids = nlohmann::json::array();
+    for (auto id : r.ids) ids.push_back(std::to_string(id));
+    return {{"redriven", r.ids.size()}, {"ids", ids}};
+}
+
+// One row set aside, back to the relay (attempts and failed_at cleared).
+Response redrive_one(Request& req, Backends& b) {
+    require_admin(req, b);
+    if (!req.body.empty()) JsonInput::require_no_fields(req.json());  // takes no body
+    std::string_view raw = req.param("id");
+    std::int64_t id = 0;
+    auto [p, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), id);
+    if (raw.empty() || ec != std::errc() || p != raw.data() + raw.size() || id < 1)
+        throw Error::validation("id", "must be a positive integer (an outbox row id)");
+    return Response::ok(redrive_json(queue::redrive_outbox(b.pg, id)));
+}
+
+// Every row set aside (of ?queue= only, when given), back to the relay.
+Response redrive_all(Request& req, Backends& b) {
+    require_admin(req, b);
+    if (!req.body.empty()) JsonInput::require_no_fields(req.json());  // takes no body
+    std::optional<std::string> queue;
+    if (auto q = req.query_param("queue")) queue = std::string(*q);
+    return Response::ok(redrive_json(queue::redrive_outbox(b.pg, std::nullopt, queue)));
+}
+
 }  // namespace
 
 void register_admin_queue_routes(Router& router) {
@@ -182,6 +210,8 @@ void register_admin_queue_routes(Router& router) {
                api([](Request& r, Backends& b) { return pause(r, b, false); }));
     router.add("GET", "/api/v1/admin/events", api(events));
     router.add("GET", "/api/v1/admin/outbox/failed", api(failed_outbox));
+    router.add("POST", "/api/v1/admin/outbox/redrive", api(redrive_all));
+    router.add("POST", "/api/v1/admin/outbox/:id/redrive", api(redrive_one));
     add_metrics_section(metrics_section);
 }
 

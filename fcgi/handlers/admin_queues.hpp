@@ -7,6 +7,8 @@
 //   POST   /api/v1/admin/queues/:name/pause | /resume
 //   DELETE /api/v1/admin/queues/:name/jobs?state&olderThanS
 //   GET    /api/v1/admin/events?limit
+//   GET    /api/v1/admin/outbox/failed?limit
+//   POST   /api/v1/admin/outbox/:id/redrive | /api/v1/admin/outbox/redrive?queue
 // and the queue section of /metrics. Thin adapters over bazaar/queue/admin.hpp.
 #pragma once
 

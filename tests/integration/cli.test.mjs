@@ -99,3 +99,38 @@ test('a bad configuration value stops a binary with a one-line message naming it
     assert.equal(p.stderr.trim().split('\n').length, 1);
   }
 });
+
+// Issue 18: `bazaar outbox failed` lists rows the relay set aside,
+// `bazaar outbox redrive --id N | --all` hands them back to it.
+test('outbox redrive hands a row set aside back to the relay, which publishes it', async () => {
+  const queue = `t-cli-redrive-${Date.now()}`;
+  const id = psql(`INSERT INTO outbox (topic, payload, attempts, last_error, failed_at)
+    VALUES ('job:${queue}', '{"name": "noop", "data": {}, "options": {"jobId": "cli-${Date.now()}"}}', 5, 'refused', now())
+    RETURNING id`).split('\n')[0];
+  const listed = bazaar(['outbox', 'failed', '--limit', '1000']);
+  assert.equal(listed.code, 0, listed.err);
+  assert.match(listed.out, new RegExp(`^${id} job:${queue} attempts=5 `, 'm'));
+
+  const r = bazaar(['outbox', 'redrive', '--id', id]);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out.trim(), `1 outbox rows re-driven: ${id}`);
+  const deadline = Date.now() + 15000;
+  while (psql(`SELECT published_at IS NOT NULL FROM outbox WHERE id = ${id}`) !== 't') {
+    assert.ok(Date.now() < deadline, 'the relay never published the re-driven row');
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.equal(psql(`SELECT attempts || '|' || (failed_at IS NULL) FROM outbox WHERE id = ${id}`), '0|true');
+
+  const again = bazaar(['outbox', 'redrive', '--id', id]);
+  assert.equal(again.code, 1);
+  assert.match(again.err, /^bazaar: this outbox row was published/);
+  assert.equal(bazaar(['outbox', 'redrive', '--id', 'x']).code, 1);
+  assert.equal(bazaar(['outbox', 'redrive']).code, 1);
+  // --all of one queue (a bare --all would hand back other suites' rows too)
+  const other = psql(`INSERT INTO outbox (topic, payload, attempts, failed_at)
+    VALUES ('job:${queue}', '{"name": "noop", "data": {}, "options": {"jobId": "cli-all-${Date.now()}"}}', 5, now())
+    RETURNING id`).split('\n')[0];
+  const all = bazaar(['outbox', 'redrive', '--all', '--queue', queue]);
+  assert.equal(all.code, 0, all.err);
+  assert.equal(all.out.trim(), `1 outbox rows re-driven: ${other}`);
+});

@@ -3,7 +3,7 @@
 // /metrics and GET /api/v1/admin/outbox/failed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { get, psql, waitFor, assertError } from '../lib/client.mjs';
+import { get, post, psql, waitFor, assertError } from '../lib/client.mjs';
 import { loginAdmin, loginUser } from '../lib/auth_helpers.mjs';
 
 const gauge = (text) => Number(text.match(/^bazaar_outbox_failed_rows (\d+)$/m)?.[1]);
@@ -33,4 +33,42 @@ test('an outbox row that is not a job is set aside and listed for admins', async
   const user = await loginUser(2);
   assertError(await get('/api/v1/admin/outbox/failed', { token: user.accessToken }), 403, 'FORBIDDEN');
   assertError(await get('/api/v1/admin/outbox/failed?limit=0', { token: accessToken }), 400, 'VALIDATION_FAILED');
+});
+
+// Issue 18: operators re-drive rows set aside once the cause is fixed (POST
+// /api/v1/admin/outbox/:id/redrive, /api/v1/admin/outbox/redrive): attempts
+// and failed_at are cleared and the relay publishes the row.
+const setAsideRow = (queue, jobId) =>
+  psql(`INSERT INTO outbox (topic, payload, attempts, last_error, failed_at)
+        VALUES ('job:${queue}', '{"name": "noop", "data": {}, "options": {"jobId": "${jobId}"}}', 5, 'refused', now())
+        RETURNING id`).split('\n')[0];
+const rowState = (id) => psql(`SELECT attempts, failed_at IS NOT NULL, published_at IS NOT NULL FROM outbox WHERE id = ${id}`);
+
+test('an admin re-drives one row set aside, then all of them; the relay publishes them', async () => {
+  const { accessToken } = await loginAdmin();
+  const queue = `t-redrive-${Date.now()}`;
+  const one = setAsideRow(queue, `redrive-one-${Date.now()}`);
+  const two = setAsideRow(queue, `redrive-two-${Date.now()}`);
+  await new Promise((r) => setTimeout(r, 1200)); // the relay's wake-up bound: it must not take them by itself
+  assert.equal(rowState(one), '5|t|f', 'a row set aside stays aside until re-driven');
+
+  const res = await post(`/api/v1/admin/outbox/${one}/redrive`, undefined, { token: accessToken });
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json.data, { redriven: 1, ids: [one] });
+  await waitFor('row published', () => rowState(one) === '0|f|t');
+  assert.equal(rowState(two), '5|t|f', 'only the named row moves');
+  assertError(await post(`/api/v1/admin/outbox/${one}/redrive`, undefined, { token: accessToken }), 409, 'INVALID_TRANSITION');
+
+  // (all of this test's queue: other suites' rows stay where they are)
+  const all = await post(`/api/v1/admin/outbox/redrive?queue=${queue}`, undefined, { token: accessToken });
+  assert.equal(all.status, 200, all.text);
+  assert.deepEqual(all.json.data, { redriven: 1, ids: [two] });
+  await waitFor('row published', () => rowState(two) === '0|f|t');
+
+  assertError(await post('/api/v1/admin/outbox/999999999999/redrive', undefined, { token: accessToken }), 404, 'NOT_FOUND');
+  assertError(await post('/api/v1/admin/outbox/abc/redrive', undefined, { token: accessToken }), 400, 'VALIDATION_FAILED');
+  assertError(await post('/api/v1/admin/outbox/redrive?queue=a%20b', undefined, { token: accessToken }), 400, 'VALIDATION_FAILED');
+  const user = await loginUser(2);
+  assertError(await post('/api/v1/admin/outbox/redrive', undefined, { token: user.accessToken }), 403, 'FORBIDDEN');
+  assertError(await post(`/api/v1/admin/outbox/${two}/redrive`, undefined, { token: user.accessToken }), 403, 'FORBIDDEN');
 });

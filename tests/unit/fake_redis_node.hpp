@@ -94,6 +94,13 @@ class FakeRedisNode {
         received_.clear();
     }
 
+    // Every client connection is closed by the node (its side of a restart
+    // or CLIENT KILL); the node keeps listening.
+    void close_clients() {
+        std::lock_guard lock(mu_);
+        for (int fd : clients_) ::shutdown(fd, SHUT_RDWR);
+    }
+
     // The node dies: the listener and every connection close.
     void stop() {
         if (stopped_.exchange(true)) return;

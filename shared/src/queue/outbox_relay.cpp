@@ -128,7 +128,9 @@ int relay_outbox(Pg& pg, Redis& redis, int limit, int max_attempts) {
     return handled;
 }
 
-RedriveResult redrive_outbox(Pg& pg, std::optional<std::int64_t> id) {
+RedriveResult redrive_outbox(Pg& pg, std::optional<std::int64_t> id,
+                             std::optional<std::string> queue) {
+    if (queue) validate_queue_name(*queue);
     return pg.transact([&](pqxx::work& w) {
         RedriveResult out;
         pqxx::result rows;
@@ -144,6 +146,11 @@ RedriveResult redrive_outbox(Pg& pg, std::optional<std::int64_t> id) {
                                                  : "this outbox row is not set aside");
             rows = w.exec_params(
                 "UPDATE outbox SET failed_at = NULL, attempts = 0 WHERE id = $1 RETURNING id", *id);
+        } else if (queue) {
+            rows = w.exec_params(
+                "UPDATE outbox SET failed_at = NULL, attempts = 0 WHERE failed_at IS NOT NULL "
+                "AND topic = $1 RETURNING id",
+                outbox_topic(*queue));
         } else {
             rows = w.exec(
                 "UPDATE outbox SET failed_at = NULL, attempts = 0 WHERE failed_at IS NOT NULL "

@@ -48,12 +48,15 @@ int next_outage_delay_ms(int previous_ms, int cap_ms);
 
 // Operators' re-drive of rows set aside: clears failed_at and attempts so
 // the relay takes the row again (woken by NOTIFY). One row (`id`; 404 when
-// there is none, 409 INVALID_TRANSITION when it is not set aside) or every
-// row set aside (`id` empty). Returns the ids re-driven.
+// there is none, 409 INVALID_TRANSITION when it is not set aside), or every
+// row set aside (`id` empty), of one queue only when `queue` is given (a
+// job row's queue; 400 for an invalid name). Returns the ids re-driven.
+// A row that is still bad is set aside again by the relay.
 struct RedriveResult {
     std::vector<std::int64_t> ids;
 };
-RedriveResult redrive_outbox(Pg& pg, std::optional<std::int64_t> id);
+RedriveResult redrive_outbox(Pg& pg, std::optional<std::int64_t> id,
+                             std::optional<std::string> queue = std::nullopt);
 
 // Rows set aside by the relay, newest first (admin API), and their number (/metrics).
 struct OutboxFailure {
