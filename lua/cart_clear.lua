@@ -20,6 +20,6 @@ for _, f in ipairs(redis.call('HKEYS', key)) do
     if string.sub(f, 1, 2) == 'i:' then redis.call('HDEL', key, f) end
 end
 local v, need = cart_touch(key)
-local cart = cart_json(key)
-live_emit(KEYS[2], 'cart.cleared', '{"cart":' .. cart .. '}')
+local cart, summary = cart_json(key)
+live_emit(KEYS[2], 'cart.cleared', cart_event_data('', cart, summary))
 return { 1, need, v, cart }

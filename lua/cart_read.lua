@@ -6,4 +6,5 @@ KEYS: 1 {u:<id>}:cart
 --#include live_events
 --#include cart
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-return cart_json(KEYS[1])
+local cart = cart_json(KEYS[1])  -- (the JSON only, not the summary)
+return cart

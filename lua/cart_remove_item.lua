@@ -12,6 +12,6 @@ local key = KEYS[1]
 if redis.call('EXISTS', key) == 0 then return { -1 } end
 if redis.call('HDEL', key, 'i:' .. ARGV[1]) == 0 then return { 0 } end
 local v, need = cart_touch(key)
-local cart = cart_json(key)
-live_emit(KEYS[2], 'cart.item_removed', '{"bookId":"' .. ARGV[1] .. '","cart":' .. cart .. '}')
+local cart, summary = cart_json(key)
+live_emit(KEYS[2], 'cart.item_removed', cart_event_data('"bookId":"' .. ARGV[1] .. '"', cart, summary))
 return { 1, need, v, cart }

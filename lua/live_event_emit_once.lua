@@ -5,7 +5,7 @@ after this script and before it stamps the row); the set of relayed row ids
 turns the second delivery into a no-op.
 
 KEYS: 1 {<room>}:events, 2 {<room>}:relayed  ZSET outbox id → relay time (ms),
-      entries older than 24 h trimmed; expires with the stream (7 days idle)
+      entries older than 24 h trimmed; expires with the stream (2 days idle)
 ARGV: 1 event name, 2 data (JSON text), 3 outbox row id
 Returns the event id, or "" when this row was already relayed. ]]
 --#include live_events

@@ -39,8 +39,25 @@ Event data (one event per change, written in the same script):
   cart.item_removed {"bookId":"42","cart":<cart>}
   cart.cleared      {"cart":<cart>}
 where <cart> is the whole cart as GET /api/v1/cart returns it, so that a
-second tab can render from the event alone.
+second tab can render from the event alone, while that JSON is at most
+CART_EVENT_CART_MAX_BYTES. A bigger cart would make every change store it
+again in the user's stream (~1000 entries kept; a 100-line cart is ~10 KB),
+so its events carry the change and the totals instead, and no "cart":
+  cart.item_updated {"bookId":"42","quantity":3,"item":<the line as in items>,
+                     "version":7,"totalCents":..,"currency":"USD",
+                     "updatedAt":"..","itemCount":100,"partial":true}
+  cart.item_removed the same without "quantity" and "item"
+(cart.cleared always leaves an empty cart, which is small). "partial": true
+tells the client to GET /api/v1/cart for the lines. Every cart event is so
+at most ~2 KiB (a title is at most 300 characters), which bounds the stream.
+
+Lines: at most CART_MAX_LINES distinct books (cart_set_quantity's ARGV[8]);
+a new book beyond is refused inside the script, so concurrent adds cannot
+pass the limit; a rebuild from Postgres loads at most that many
+(cart_service.cpp, restore()).
 ]]
+
+local CART_EVENT_CART_MAX_BYTES = 2048
 
 local CART_IDLE_TTL_MS = 30 * 86400000
 local CART_PERSIST_STALE_MS = 60000
@@ -65,7 +82,9 @@ local function cart_line_parts(value)
     return tonumber(q), tonumber(p), c, t
 end
 
--- The cart hash as the API's JSON text (API.md section 4).
+-- The cart hash as the API's JSON text (API.md section 4), and a summary of
+-- it for cart_event_data(): version, total, currency, updatedAt (JSON text),
+-- count (lines) and lines (bookId -> the line's JSON text).
 local function cart_json(key)
     local h = redis.call('HGETALL', key)
     local v, u, lines = 0, 0, {}
@@ -83,19 +102,37 @@ local function cart_json(key)
         if #a[1] ~= #b[1] then return #a[1] < #b[1] end
         return a[1] < b[1]
     end)
-    local parts, total, currency = {}, 0, 'USD'
+    local parts, by_book, total, currency = {}, {}, 0, 'USD'
     for k, line in ipairs(lines) do
         local q, p, c, t = cart_line_parts(line[2])
         total = total + p * q
         currency = c
         parts[k] = '{"bookId":"' .. line[1] .. '","title":' .. t .. ',"priceCents":' ..
                        cart_int(p) .. ',"quantity":' .. cart_int(q) .. '}'
+        by_book[line[1]] = parts[k]
     end
     local updated = 'null'
     if u > 0 then updated = '"' .. live_rfc3339(u) .. '"' end
-    return '{"items":[' .. table.concat(parts, ',') .. '],"totalCents":' .. cart_int(total) ..
-               ',"currency":' .. cjson.encode(currency) .. ',"version":' .. cart_int(v) ..
-               ',"updatedAt":' .. updated .. '}'
+    local json = '{"items":[' .. table.concat(parts, ',') .. '],"totalCents":' .. cart_int(total) ..
+                     ',"currency":' .. cjson.encode(currency) .. ',"version":' .. cart_int(v) ..
+                     ',"updatedAt":' .. updated .. '}'
+    return json, { version = v, total = total, currency = currency, updated = updated,
+                   count = #lines, lines = by_book }
+end
+
+-- The data of a cart event (shapes in the header): `head` holds the change's
+-- own members ('"bookId":"42","quantity":3', or ''), `cart` and `summary`
+-- come from cart_json(), `book` names the line to include in the short form
+-- (nil: none).
+local function cart_event_data(head, cart, summary, book)
+    local sep = head == '' and '' or ','
+    if #cart <= CART_EVENT_CART_MAX_BYTES then return '{' .. head .. sep .. '"cart":' .. cart .. '}' end
+    local item = ''
+    if book and summary.lines[book] then item = ',"item":' .. summary.lines[book] end
+    return '{' .. head .. item .. sep .. '"version":' .. cart_int(summary.version) ..
+               ',"totalCents":' .. cart_int(summary.total) .. ',"currency":' ..
+               cjson.encode(summary.currency) .. ',"updatedAt":' .. summary.updated ..
+               ',"itemCount":' .. cart_int(summary.count) .. ',"partial":true}'
 end
 
 -- Bumps the version and the clock of a change; returns (version, need) where

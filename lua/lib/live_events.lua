@@ -13,18 +13,26 @@ cart and emits its event touches a single Redis Cluster slot):
                             only the room's node carries it) of the frame sent to sockets:
                             {"event":"<name>","id":"<entry id>","ts":"<RFC 3339>","data":<data>}
 
-Retention (API.md: at least 1000 events and 24 h per user): an entry is
-removed only when it is both older than 24 h and not among the newest 1000,
-at most 100 per call so one emit stays O(1) amortised; a hard cap of 10,000
-entries bounds a noisy room, and an idle room's stream expires after 7 days.
+Retention (API.md: at least 1000 events / 24 h per user), bounded so that
+one user cannot fill Redis (issue 18): XADD trims the stream to about the
+newest LIVE_KEEP_ENTRIES entries (MAXLEN ~: whole listpack nodes only, so
+never fewer than that, O(1) amortised), and an idle stream expires after
+LIVE_IDLE_TTL_MS (2 days: a socket that was away for a day still resumes).
+The 24 h hold for events beyond the newest 1000 is gone: that was a window
+of up to 10,000 entries per user. Entries are bounded too: an event's data
+above LIVE_MAX_DATA_BYTES is stored (and published) as its top-level scalar
+members plus "partial": true, and the client reloads over REST (cart events
+stay below it by themselves: lua/lib/cart.lua). So one user's stream is at
+most ~1000 x 4 KiB, in practice (cart events of ~0.3-2 KiB) well under 2 MB.
 bazaar-ws rebuilds replayed frames from the entry with the same rules
 (shared/src/events/live_events.cpp); keep the two in step.
 ]]
 
 local LIVE_KEEP_ENTRIES = 1000
+local LIVE_IDLE_TTL_MS = 2 * 86400000
+local LIVE_MAX_DATA_BYTES = 4096
+-- (kept by the relayed-row set of lua/live_event_emit_once.lua)
 local LIVE_KEEP_MS = 86400000
-local LIVE_HARD_CAP = 10000
-local LIVE_IDLE_TTL_MS = 7 * 86400000
 
 -- "2026-11-30T12:00:00.000Z" for a Unix time in ms (civil_from_days, H. Hinnant).
 local function live_rfc3339(ms)
@@ -50,24 +58,34 @@ local function live_id_ms(id)
     return tonumber(string.match(id, '^(%d+)'))
 end
 
+-- `data` itself while it is at most LIVE_MAX_DATA_BYTES, else its top-level
+-- numbers, booleans and short strings (ids, status) with "partial": true.
+local function live_bounded(data)
+    if #data <= LIVE_MAX_DATA_BYTES then return data end
+    local ok, value = pcall(cjson.decode, data)
+    local out = {}
+    if ok and type(value) == 'table' then
+        for k, v in pairs(value) do
+            local t = type(v)
+            if type(k) == 'string' and #k <= 64 and
+                (t == 'number' or t == 'boolean' or (t == 'string' and #v <= 256)) then
+                out[k] = v
+            end
+        end
+    end
+    out.partial = true
+    local short = cjson.encode(out)
+    if #short > LIVE_MAX_DATA_BYTES then return '{"partial":true}' end
+    return short
+end
+
 -- Appends the event to `stream` ("{<room>}:events"), publishes its frame on
 -- the room's channel and returns the event id. `data` must be JSON text.
 local function live_emit(stream, event, data)
-    local id = redis.call('XADD', stream, 'MAXLEN', '~', LIVE_HARD_CAP, '*',
+    data = live_bounded(data)
+    local id = redis.call('XADD', stream, 'MAXLEN', '~', LIVE_KEEP_ENTRIES, '*',
                           'event', event, 'data', data)
     local ms = live_id_ms(id)
-    local len = redis.call('XLEN', stream)
-    if len > LIVE_KEEP_ENTRIES then
-        local cutoff = ms - LIVE_KEEP_MS
-        local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)
-        if #oldest > 0 and live_id_ms(oldest[1][1]) < cutoff then
-            local old = redis.call('XRANGE', stream, '-', tostring(cutoff - 1), 'COUNT',
-                                   math.min(len - LIVE_KEEP_ENTRIES, 100))
-            local ids = {}
-            for i = 1, #old do ids[i] = old[i][1] end
-            if #ids > 0 then redis.call('XDEL', stream, unpack(ids)) end
-        end
-    end
     redis.call('PEXPIRE', stream, LIVE_IDLE_TTL_MS)
     local channel = string.sub(stream, 1, #stream - #':events') .. ':live'
     redis.call('SPUBLISH', channel, '{"event":' .. cjson.encode(event) .. ',"id":"' .. id ..

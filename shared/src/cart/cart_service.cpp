@@ -3,6 +3,7 @@
 // rebuild from Postgres and the request for a durable write. The design is in
 // bazaar/cart/cart_service.hpp; the job side is cart_persist.cpp.
 #include <charconv>
+#include <limits>
 
 #include "bazaar/cart/cart_service.hpp"
 #include "bazaar/catalog/cache_scopes.hpp"
@@ -19,6 +20,12 @@ namespace {
 
 std::string events_key(const std::string& user_id) {
     return live::stream_key(live::user_room(user_id));
+}
+
+// CART_MAX_LINES; a Config built by hand (0) means no limit.
+std::int64_t max_lines(const Backends& b) {
+    return b.config.cart_max_lines > 0 ? b.config.cart_max_lines
+                                       : std::numeric_limits<std::int32_t>::max();
 }
 
 /* ---- input ---- */
@@ -62,6 +69,9 @@ CartBook find_book(Backends& b, std::int64_t id, const cache::Piggyback* piggyba
 /* ---- rebuild from Postgres ---- */
 
 // Loads the durable copy into Redis unless a live cart appeared meanwhile.
+// At most CART_MAX_LINES lines (the first by book id): a copy written before
+// the limit, or under a higher one, must not bring back a cart that no change
+// could build; the next change's snapshot then drops the rest from Postgres.
 void restore(Backends& b, const std::string& user_id) {
     std::vector<std::string> args;
     b.pg.transact([&](pqxx::work& w) {
@@ -78,8 +88,8 @@ void restore(Backends& b, const std::string& user_id) {
         auto lines = w.exec_params(
             "SELECT i.book_id, i.quantity, b.title, b.price_cents, b.currency "
             "FROM cart_items i JOIN books b ON b.id = i.book_id AND b.deleted_at IS NULL "
-            "WHERE i.user_id = $1",
-            user_id);
+            "WHERE i.user_id = $1 ORDER BY i.book_id LIMIT $2",
+            user_id, max_lines(b));
         for (const auto& row : lines)
             for (int c = 0; c < 5; ++c) args.push_back(row[c].as<std::string>());
     });
@@ -131,7 +141,8 @@ Reply run_change(Backends& b, const std::string& user_id, const std::string& scr
         bool added = false;
         if (add_in_pipeline && !is_noscript(replies[1]))
             added = queue::read_add_reply(b.redis, kPersistQueue, replies[1]).second;
-        if (r.is_error()) throw RedisError(std::string(r.str()));
+        // (an outage reply, e.g. OOM at maxmemory, is a 503 like a closed socket)
+        if (r.is_error()) throw_reply_error(r);
         std::int64_t code = r.at(0).integer();
         if (code == -1) {
             if (attempt > 0) throw Error::unavailable("cart");
@@ -244,7 +255,8 @@ Change set_quantity(Backends& b, const std::string& user_id, const SetQuantity& 
                                   book.title,
                                   std::to_string(book.price_cents),
                                   book.currency,
-                                  std::to_string(kMaxQuantity)};
+                                  std::to_string(kMaxQuantity),
+                                  std::to_string(max_lines(b))};
     Reply r = run_change(b, user_id, "cart_set_quantity", args, 2, 3);
     switch (r.at(0).integer()) {
         case 0:
@@ -257,6 +269,14 @@ Change set_quantity(Backends& b, const std::string& user_id, const SetQuantity& 
             throw Error(ErrorCode::kConflict, "the cart holds books priced in " +
                                                   std::string(r.at(1).str()) +
                                                   "; this book is priced in " + book.currency);
+        case -3: {
+            // API.md §4: 409 CONFLICT naming `items` (CART_MAX_LINES).
+            std::string limit = std::to_string(r.at(1).integer());
+            throw Error(ErrorCode::kConflict,
+                        "the cart is full: it holds at most " + limit +
+                            " different books; remove one before adding another",
+                        {{"items", "at most " + limit + " different books per cart"}});
+        }
         default:
             break;
     }

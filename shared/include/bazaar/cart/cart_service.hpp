@@ -81,8 +81,10 @@ struct Change {
 nlohmann::json get(Backends& b, const std::string& user_id);
 // Sets a line. Error::not_found("book") for a missing or deleted book,
 // Error(kOutOfStock) when none is in stock, Error(kConflict) for a book in
-// another currency than the cart's. `piggyback` rides in the book lookup's
-// round trip (the route's rate limit).
+// another currency than the cart's, and Error(kConflict) naming `items` for a
+// new book when the cart already holds Config::cart_max_lines lines (checked
+// in the change's script, so concurrent adds never pass it). `piggyback`
+// rides in the book lookup's round trip (the route's rate limit).
 Change set_quantity(Backends& b, const std::string& user_id, const SetQuantity& in,
                     const cache::Piggyback* piggyback = nullptr);
 // Error::not_found("cart item") when the book is not in the cart.
