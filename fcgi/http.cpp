@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "bazaar/error.hpp"
+#include "bazaar/json_input.hpp"
 #include "bazaar/text/strings.hpp"
 
 namespace bazaar::http {
@@ -123,10 +124,11 @@ const nlohmann::json& Request::json() {
         throw Error(ErrorCode::kUnsupportedMediaType,
                     "request body must be JSON (Content-Type: application/json)");
     }
-    auto parsed = nlohmann::json::parse(body, nullptr, false);
-    if (parsed.is_discarded()) throw Error(ErrorCode::kMalformedJson, "request body is not valid JSON");
-    if (!parsed.is_object()) throw Error(ErrorCode::kMalformedJson, "request body must be a JSON object");
-    json_ = std::move(parsed);
+    // A key twice is 400 VALIDATION_FAILED naming it (json_input.hpp).
+    auto parsed = parse_json_unique_keys(body);
+    if (!parsed) throw Error(ErrorCode::kMalformedJson, "request body is not valid JSON");
+    if (!parsed->is_object()) throw Error(ErrorCode::kMalformedJson, "request body must be a JSON object");
+    json_ = std::move(*parsed);
     return *json_;
 }
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "access.hpp"
@@ -50,6 +51,9 @@ struct Server {
     bool shutting_down = false;
     std::uint64_t shutdown_started_ms = 0;
     std::vector<unsigned char> scratch;
+    // Open sockets per user in this process (WS_MAX_SOCKETS_PER_USER bounds
+    // it at the handshake): one account cannot take every connection slot.
+    std::unordered_map<std::string, int> sockets_of_user;
     uv_signal_t sigterm{}, sigint{};
     uv_timer_t shutdown_timer{};
 };
@@ -293,10 +297,22 @@ int handle(lws* wsi, lws_callback_reasons reason, Pss* pss, void* in, std::size_
                 ws_metrics::add(M::kRefusedOrigin);
                 return http_error(wsi, 403, "FORBIDDEN", "this origin may not open /ws");
             }
-            if (!handshake_claims(wsi)) {
+            auto claims = handshake_claims(wsi);
+            if (!claims) {
                 ws_metrics::add(M::kRefusedUnauthorized);
                 return http_error(wsi, 401, "UNAUTHENTICATED",
                                   "the access token is missing, invalid or expired");
+            }
+            // Counted at ESTABLISHED, which follows this callback within the
+            // same service call, so two handshakes cannot both take the last slot.
+            auto open = g.sockets_of_user.find(claims->user_id);
+            if (open != g.sockets_of_user.end() &&
+                open->second >= g.config->ws_max_sockets_per_user) {
+                log::warn(
+                    "ws socket refused: per-user limit",
+                    {{"userId", claims->user_id}, {"limit", g.config->ws_max_sockets_per_user}});
+                return http_error(wsi, 429, "RATE_LIMITED",
+                                  "too many open sockets for this user; close one first");
             }
             return 0;
         }
@@ -320,6 +336,7 @@ int handle(lws* wsi, lws_callback_reasons reason, Pss* pss, void* in, std::size_
                             {g.config->ws_send_queue_messages, g.config->ws_send_queue_bytes});
             pss->session->handle = wsi;
             pss->session->set_issued_at_ms(pss->issued_at_ms);
+            ++g.sockets_of_user[pss->session->user_id()];
             ws_metrics::add(M::kConnections);
             ws_metrics::add(M::kConnectionsTotal);
             g.hub->add(*pss->session);
@@ -334,6 +351,9 @@ int handle(lws* wsi, lws_callback_reasons reason, Pss* pss, void* in, std::size_
         }
         case LWS_CALLBACK_CLOSED:
             if (pss && pss->session) {
+                if (auto it = g.sockets_of_user.find(pss->session->user_id());
+                    it != g.sockets_of_user.end() && --it->second <= 0)
+                    g.sockets_of_user.erase(it);
                 g.hub->remove(*pss->session);
                 delete pss->session;
                 pss->session = nullptr;

@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
             std::string p = dir + "/t" + std::to_string(t);
             for (int i = t; i < n; i += threads)
                 bazaar::images::make_variants(
-                    in, 40'000'000, {p + "-150x150.jpg", p + "-600x600.jpg", p + ".webp"});
+                    in, {.max_pixels = 40'000'000, .max_side = 12000, .max_aspect = 20}, 0,
+                    {p + "-150x150.jpg", p + "-600x600.jpg", p + ".webp"});
             vips_thread_shutdown();
         });
     }

@@ -1,6 +1,7 @@
 #include "bazaar/json_input.hpp"
 
 #include <algorithm>
+#include <set>
 
 namespace bazaar {
 
@@ -219,6 +220,30 @@ void JsonInput::finish() const {
                           ? "invalid value for '" + issues_[0].field + "'"
                           : "the request has " + std::to_string(issues_.size()) + " invalid fields";
     throw Error(ErrorCode::kValidationFailed, msg, issues_);
+}
+
+std::optional<nlohmann::json> parse_json_unique_keys(std::string_view text) {
+    // The keys seen so far in each object being parsed (innermost last).
+    // The callback records the first duplicate and never throws: nothing
+    // leaves the parser but its own result.
+    std::vector<std::set<std::string, std::less<>>> open;
+    std::optional<std::string> duplicate;
+    auto cb = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+        using E = nlohmann::json::parse_event_t;
+        if (event == E::object_start) {
+            open.emplace_back();
+        } else if (event == E::object_end) {
+            if (!open.empty()) open.pop_back();
+        } else if (event == E::key && !open.empty() && parsed.is_string()) {
+            const auto& key = parsed.get_ref<const std::string&>();
+            if (!open.back().insert(key).second && !duplicate) duplicate = key;
+        }
+        return true;
+    };
+    auto j = nlohmann::json::parse(text.begin(), text.end(), cb, false);
+    if (j.is_discarded()) return std::nullopt;
+    if (duplicate) throw Error::validation(*duplicate, "the key appears more than once");
+    return j;
 }
 
 }  // namespace bazaar

@@ -15,6 +15,7 @@
 #include "bazaar/auth/jwt.hpp"
 #include "bazaar/auth/refresh_tokens.hpp"
 #include "bazaar/json_input.hpp"
+#include "bazaar/mail/mime.hpp"
 #include "bazaar/users/user_service.hpp"
 #include "bazaar/uuid.hpp"
 #include "fuzz_support.hpp"
@@ -46,6 +47,9 @@ void check_body(std::uint8_t route, const std::string& bytes) {
                 users::validate_password(*password);
                 FUZZ_CHECK(utf8_length(*password) >= 8, hex(bytes));
                 FUZZ_CHECK(!e.empty(), hex(bytes));
+                // Registration's rule: what it accepts, the mailer can send to.
+                auto d = users::deliverable_email(*email);
+                FUZZ_CHECK(mail::mime::is_safe_address(d) && d == e, hex(bytes));
                 break;
             }
             case 1: {  // login

@@ -136,7 +136,9 @@ test('JPEG upload: 202, then ready with three variants served by nginx, image.re
   assert.match(id, /^\d+$/);
   assert.equal(status, 'processing');
   assert.match(original, /^\/media\/originals\/[0-9a-f]{32}\.jpg$/);
-  assert.deepEqual(fs.readFileSync(mediaFile(original)), jpeg, 'the original is stored as sent');
+  // Stored without its metadata (issue 18), but still upright: the Exif
+  // orientation survives, alone (see the metadata test below).
+  assert.equal(header(mediaFile(original), 'orientation'), '6', 'the original keeps its orientation');
 
   const img = await settled(bookId, id);
   assert.equal(img.status, 'ready', JSON.stringify(img));
@@ -379,4 +381,123 @@ test('image-orphan-cleanup removes files without a row and re-enqueues stuck row
   assert.equal(again.status, 'ready', JSON.stringify(again));
   for (const u of [keep.original, ...Object.values(keep.variants), again.original, ...Object.values(again.variants)])
     assert.ok(fs.existsSync(mediaFile(u)), `referenced file kept: ${u}`);
+});
+
+/* ---- issue 18: dimension bombs, bounded jobs, metadata of originals ---- */
+
+const workerPids = () => fs.readdirSync(path.join(VAR, 'run')).filter((f) => /^worker-\d+\.pid$/.test(f))
+  .map((f) => Number(fs.readFileSync(path.join(VAR, 'run', f), 'utf8').trim()));
+function workerRssMiB() {
+  let max = 0;
+  for (const pid of workerPids()) {
+    try {
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+      max = Math.max(max, kb / 1024);
+    } catch { /* restarting */ }
+  }
+  return max;
+}
+// Waits for the image to settle while sampling the worker's RSS; returns {img, peakMiB}.
+async function settledWatchingRss(bookId, imageId, timeoutMs = 90000) {
+  let peakMiB = workerRssMiB();
+  let img;
+  await waitFor(`image ${imageId} to leave processing`, async () => {
+    peakMiB = Math.max(peakMiB, workerRssMiB());
+    img = (await imagesOf(bookId)).find((i) => i.id === imageId);
+    return img && img.status !== 'processing';
+  }, timeoutMs);
+  return { img, peakMiB: Math.max(peakMiB, workerRssMiB()) };
+}
+// The bomb of issue 18 used 2.4 GB; normal processing stays far below this.
+const RSS_BOUND_MIB = 1024;
+
+test('dimension bombs: 100000x1 (198 bytes, 0.1 MP), 1x100000, a side over 12000 px, 21:1 → 400 at upload, nothing stored', async () => {
+  const bookId = await createBook();
+  const before = fs.readdirSync(path.join(VAR, 'media/originals')).length;
+  const bomb = pngDeclaring(100000, 1);
+  assert.ok(bomb.length < 250, `${bomb.length} bytes`);
+  for (const [w, h] of [[100000, 1], [1, 100000], [12001, 1000], [2100, 100]]) {
+    const err = assertError(await uploadRaw(bookId, pngDeclaring(w, h), 'image/png'), 400, 'VALIDATION_FAILED');
+    assert.equal(err.details[0].field, 'image', `${w}x${h}`);
+    assert.match(err.details[0].reason, new RegExp(`${w}x${h}`));
+  }
+  assertError(await uploadMultipart(bookId, bomb, { type: 'image/png' }), 400, 'VALIDATION_FAILED');
+  assert.equal(fs.readdirSync(path.join(VAR, 'media/originals')).length, before, 'no file stored');
+  assert.equal(psql(`SELECT count(*) FROM images WHERE book_id = ${bookId}`), '0');
+});
+
+test('a bomb that reaches the job anyway (written behind the API) fails from its header; the worker stays bounded', async () => {
+  const bookId = await createBook();
+  const name = `${'b'.repeat(24)}${Date.now().toString(16).slice(-8)}`;
+  const url = `/media/originals/${name}.png`;
+  fs.writeFileSync(mediaFile(url), pngDeclaring(100000, 1));
+  const id = psql(`INSERT INTO images (book_id, status, content_type, original_path) VALUES (${bookId}, 'processing', 'image/png', '${url}') RETURNING id`).split('\n')[0];
+  const job = JSON.stringify({ name: 'process', data: { imageId: id }, options: { jobId: `image-bomb-${id}` } });
+  psql(`INSERT INTO outbox (topic, payload) VALUES ('job:images', '${job}'::jsonb); NOTIFY bazaar_outbox_jobs`);
+  const { img, peakMiB } = await settledWatchingRss(bookId, id, 30000);
+  assert.equal(img.status, 'failed', JSON.stringify(img));
+  assert.match(psql(`SELECT error FROM images WHERE id = ${id}`), /100000x1/);
+  assert.ok(peakMiB < RSS_BOUND_MIB, `worker RSS ${peakMiB} MiB`);
+});
+
+test('a 12000x600 image (at the side and ratio bounds) processes within the job timeout; the worker stays bounded', async () => {
+  const bookId = await createBook();
+  const jpeg = makeImage('wide.jpg', 12000, 600);
+  const res = await uploadRaw(bookId, jpeg, 'image/jpeg');
+  assert.equal(res.status, 202, res.text);
+  const { img, peakMiB } = await settledWatchingRss(bookId, res.json.data.id);
+  assert.equal(img.status, 'ready', JSON.stringify(img));
+  const thumb = await fetchMedia(img.variants.thumbnail);
+  assert.equal(`${header(thumb.file, 'width')}x${header(thumb.file, 'height')}`, '150x150');
+  const medium = await fetchMedia(img.variants.medium);
+  assert.equal(`${header(medium.file, 'width')}x${header(medium.file, 'height')}`, '600x30');
+  assert.ok(peakMiB < RSS_BOUND_MIB, `worker RSS ${peakMiB} MiB`);
+});
+
+// An APP1 Exif with Make = "BazaarCam" and Orientation = 6, an XMP packet
+// with a location and a comment: what a phone or an editor leaves in a file.
+function withMetadata(jpeg) {
+  const seg = (marker, payload) => Buffer.concat([Buffer.from([0xff, marker, (payload.length + 2) >> 8, (payload.length + 2) & 0xff]), payload]);
+  const tiff = Buffer.concat([
+    Buffer.from([0x4d, 0x4d, 0x00, 0x2a, 0, 0, 0, 8, 0, 2]),
+    Buffer.from([0x01, 0x0f, 0, 2, 0, 0, 0, 10, 0, 0, 0, 38]),
+    Buffer.from([0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0]),
+    Buffer.from([0, 0, 0, 0]),
+    Buffer.from('BazaarCam\0', 'binary'),
+  ]);
+  const exif = seg(0xe1, Buffer.concat([Buffer.from('Exif\0\0', 'binary'), tiff]));
+  const xmp = seg(0xe1, Buffer.from('http://ns.adobe.com/xap/1.0/\0<x:xmpmeta><photoshop:City>Secret-Place</photoshop:City></x:xmpmeta>', 'binary'));
+  const com = seg(0xfe, Buffer.from('shot at Secret-Place'));
+  return Buffer.concat([jpeg.subarray(0, 2), exif, xmp, com, jpeg.subarray(2)]);
+}
+
+test('originals are stored and served without their metadata (location, camera); orientation and pixels kept', async () => {
+  const bookId = await createBook();
+  const jpeg = withMetadata(makeImage('meta.jpg', 300, 200));
+  assert.ok(jpeg.includes('BazaarCam') && jpeg.includes('Secret-Place'));
+  const res = await uploadRaw(bookId, jpeg, 'image/jpeg');
+  assert.equal(res.status, 202, res.text);
+  const served = await fetchMedia(res.json.data.original);
+  assert.equal(served.res.status, 200);
+  const bytes = fs.readFileSync(served.file);
+  assert.ok(!bytes.includes('BazaarCam'), 'camera make served');
+  assert.ok(!bytes.includes('Secret-Place'), 'location served');
+  assert.equal(header(served.file, 'orientation'), '6');
+  const img = await settled(bookId, res.json.data.id);
+  assert.equal(img.status, 'ready', JSON.stringify(img));
+  const medium = await fetchMedia(img.variants.medium);
+  assert.equal(`${header(medium.file, 'width')}x${header(medium.file, 'height')}`, '200x300', 'still turned upright (300x200 with orientation 6)');
+
+  // PNG text chunks go too.
+  const png = makeImage('meta.png', 40, 30);
+  const iend = png.length - 12;
+  const text = Buffer.from('Location\0Secret-Place', 'binary');
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(text.length);
+  const chunk = Buffer.concat([len, Buffer.from('tEXt'), text, Buffer.alloc(4)]);
+  const r2 = await uploadRaw(bookId, Buffer.concat([png.subarray(0, iend), chunk, png.subarray(iend)]), 'image/png');
+  assert.equal(r2.status, 202, r2.text);
+  const servedPng = fs.readFileSync((await fetchMedia(r2.json.data.original)).file);
+  assert.ok(!servedPng.includes('Secret-Place'));
+  assert.equal((await settled(bookId, r2.json.data.id)).status, 'ready');
 });

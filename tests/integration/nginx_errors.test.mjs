@@ -51,6 +51,17 @@ test('a garbage request line is a JSON 400', async () => {
   assertError(res, 400, 'BAD_REQUEST');
 });
 
+// Issue 18 (low): nginx's own 501 (a Transfer-Encoding it does not
+// implement) and 505 were its HTML pages.
+test('an unsupported Transfer-Encoding is a JSON 501, an unsupported HTTP version a JSON 505', async () => {
+  let res = await rawRequest('POST /api/v1/ping HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nConnection: close\r\n\r\n');
+  assertError(res, 501, 'NOT_IMPLEMENTED');
+  assert.match(res.headers.get('content-type'), /^application\/json/);
+  res = await rawRequest('GET /api/v1/ping HTTP/2.0\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assertError(res, 505, 'BAD_REQUEST');
+  assert.match(res.headers.get('content-type'), /^application\/json/);
+});
+
 test('a 100 KB URL is a JSON 414', async () => {
   const res = await rawRequest(`GET /api/v1/books?q=${'a'.repeat(100 * 1024)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
   assertError(res, 414, 'URI_TOO_LONG');

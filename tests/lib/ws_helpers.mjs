@@ -7,7 +7,7 @@ import net from 'node:net';
 import crypto from 'node:crypto';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { PORT, waitFor, CLUSTER, redisMasterOf } from './client.mjs';
+import { PORT, waitFor, CLUSTER, redisMasterOf, psql } from './client.mjs';
 import { signJwt } from './auth_helpers.mjs';
 import { luaSource } from './lua.mjs';
 
@@ -16,7 +16,17 @@ export const REDIS_PORT = Number(process.env.REDIS_PORT || 26379);
 export const NGINX_WS = `ws://127.0.0.1:${PORT}/ws`;
 export const directWs = (i) => `ws://127.0.0.1:${WS_PORT + i}/ws`;
 
+// A token for `userId`, whose row is created first (nginx refuses the /ws
+// handshake of a token whose user does not exist: issue 18). The row can
+// never sign in: its hash verifies no password.
+const madeUsers = new Set();
+export function ensureUser(userId, role = 'user') {
+  if (madeUsers.has(userId)) return;
+  psql(`INSERT INTO users (id, email, username, password_hash, role) VALUES ('${userId}', 'ws-${userId}@example.com', 'ws', '$argon2id$none', '${role}') ON CONFLICT (id) DO NOTHING`);
+  madeUsers.add(userId);
+}
 export function userToken(userId = crypto.randomUUID(), { role = 'user', ttlS = 600, expOffsetS } = {}) {
+  ensureUser(userId, role);
   const now = Math.floor(Date.now() / 1000);
   return signJwt({ sub: userId, role, iat: now, exp: now + (expOffsetS ?? ttlS) });
 }

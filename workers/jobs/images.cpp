@@ -4,13 +4,18 @@
 // schedule is the pipeline job image.orphans, shared/src/pipelines/registry.cpp,
 // which does the same and also drops rows whose file is gone).
 //
-// Memory is bounded three ways: 2 image jobs per process by default
+// Memory is bounded four ways: 2 image jobs per process by default
 // (WORKER_QUEUE_CONCURRENCY=images=N to change), IMAGE_VIPS_CONCURRENCY
-// libvips threads per operation, and IMAGE_PIXEL_BUDGET pixels decoded at
-// once across the jobs of this process. A corrupt or hostile file is a
+// libvips threads per operation, IMAGE_PIXEL_BUDGET pixels decoded at once
+// across the jobs of this process, and the dimensions of each file (pixels,
+// IMAGE_MAX_SIDE_PX per side, IMAGE_MAX_ASPECT_RATIO, checked from the
+// header before a pixel is decoded; nothing is enlarged beyond a small
+// bound: vips_engine.hpp). Time is bounded by IMAGE_JOB_TIMEOUT_MS: past it
+// libvips is told to stop (from its "eval" progress signal, a C callback
+// that cannot throw) and the image fails. A corrupt or hostile file is a
 // result (the row becomes failed with the reason), never a crash: libvips
-// errors come back as exceptions from vips-cpp calls, not through callbacks,
-// and images::process converts them.
+// errors come back as exceptions from vips-cpp calls, and images::process
+// converts them.
 #include <charconv>
 
 #include "../job_registry.hpp"

@@ -80,4 +80,12 @@ bool has_format_controls(std::string_view s);
 // U+1680, U+2000..U+200A, U+2028/9, U+202F, U+205F, U+3000).
 bool is_blank(std::string_view s);
 
+// Parses a request body. nullopt when `text` is not JSON; throws
+// Error(kValidationFailed) naming the key when an object carries the same
+// key twice ({"email":"a@x","email":"admin@x"}): a parser keeps one of them
+// silently, and which one differs between parsers (a proxy or a log reader
+// may see the other), so such a body is refused rather than guessed at.
+// The same key in two different objects is fine.
+std::optional<nlohmann::json> parse_json_unique_keys(std::string_view text);
+
 }  // namespace bazaar

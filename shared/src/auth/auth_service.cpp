@@ -49,7 +49,8 @@ const std::string& decoy_hash() {
 
 Session register_user(Backends& b, std::string_view email, std::string_view username,
                       std::string_view password) {
-    std::string e = users::normalize_email(email);
+    // Before the (costly) hash: an address the mailer cannot reach is 400.
+    std::string e = users::deliverable_email(email);
     users::validate_username(username);
     users::validate_password(password);
     std::string hash;

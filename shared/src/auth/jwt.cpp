@@ -68,14 +68,17 @@ AccessClaims verify_access_token(std::string_view token, const std::string& key,
     auto role = payload.find("role");
     auto exp = payload.find("exp");
     auto iat = payload.find("iat");
+    // Every token this server signs has an integer iat: one without it has
+    // no place in the not-before comparison (session_stamp.hpp).
     if (sub == payload.end() || !sub->is_string() || role == payload.end() || !role->is_string() ||
-        exp == payload.end() || !exp->is_number_integer()) {
+        exp == payload.end() || !exp->is_number_integer() || iat == payload.end() ||
+        !iat->is_number_integer()) {
         throw unauthenticated();
     }
     c.user_id = sub->get<std::string>();
     c.role = role->get<std::string>();
     c.expires_at = exp->get<std::int64_t>();
-    c.issued_at = iat != payload.end() && iat->is_number_integer() ? iat->get<std::int64_t>() : 0;
+    c.issued_at = iat->get<std::int64_t>();
     auto iat_ms = payload.find("iat_ms");
     c.issued_at_ms = iat_ms != payload.end() && iat_ms->is_number_integer()
                          ? iat_ms->get<std::int64_t>()
@@ -85,6 +88,11 @@ AccessClaims verify_access_token(std::string_view token, const std::string& key,
     if (!is_canonical_uuid(c.user_id) || (c.role != "user" && c.role != "admin"))
         throw unauthenticated();
     if (c.expires_at <= now_s) throw unauthenticated();
+    // A token issued in the future is impossible for this server (issue 18):
+    // it would also outlive any logout, whose not-before stamp it beats.
+    // Clocks of the hosts may differ by kMaxClockSkewS at most.
+    if (c.issued_at > now_s + kMaxClockSkewS || c.issued_at_ms > (now_s + kMaxClockSkewS) * 1000)
+        throw unauthenticated();
     return c;
 }
 

@@ -90,6 +90,12 @@ void write_file(const std::string& path, std::string_view bytes) {
     }
 }
 
+ImageLimits limits_of(const Config& c) {
+    return {.max_pixels = c.image_max_pixels,
+            .max_side = c.image_max_side_px,
+            .max_aspect = c.image_max_aspect_ratio};
+}
+
 std::vector<std::string> book_scopes(std::int64_t book_id) {
     return {catalog::book_scope(book_id), catalog::kBooksScope};
 }
@@ -123,16 +129,17 @@ nlohmann::json upload(Backends& b, std::int64_t book_id, std::string_view conten
         throw Error(ErrorCode::kPayloadTooLarge, "images are at most 10 MiB");
     init_vips(c.image_vips_concurrency);
     Dimensions d = probe(up.bytes, up.format);
-    if (d.width <= 0 || d.height <= 0 || d.pixels() > c.image_max_pixels)
-        throw Error::validation("image", "the image is " + std::to_string(d.width) + "x" +
-                                             std::to_string(d.height) + ", more than " +
-                                             std::to_string(c.image_max_pixels) + " pixels");
+    if (auto problem = dimension_problem(d.width, d.height, limits_of(c)))
+        throw Error::validation("image", *problem);
+    // The stored (and served) original carries no location, camera or
+    // comments: the metadata is removed from the bytes, the pixels are kept.
+    std::string stored = strip_metadata(up.format, up.bytes);
 
     fs::create_directories(media_root(c) + "/originals");
     fs::create_directories(media_root(c) + "/optimized");
     std::string url = kOriginals + random_hex(16) + "." + extension(up.format);
     std::string path = file_of(c, url);
-    write_file(path, up.bytes);
+    write_file(path, stored);
 
     std::int64_t id = 0;
     try {
@@ -159,6 +166,7 @@ nlohmann::json upload(Backends& b, std::int64_t book_id, std::string_view conten
                                  {"bookId", book_id},
                                  {"type", mime_type(up.format)},
                                  {"bytes", up.bytes.size()},
+                                 {"storedBytes", stored.size()},
                                  {"width", d.width},
                                  {"height", d.height}});
     return {{"id", std::to_string(id)}, {"status", "processing"}, {"original", url}};
@@ -213,9 +221,9 @@ ProcessOutcome process(Backends& b, std::int64_t image_id, PixelBudget& budget) 
             if (!sniff(std::string_view(head, n > 0 ? static_cast<std::size_t>(n) : 0)))
                 throw ImageError("the original is not a JPEG, PNG or WebP image");
         }
-        Dimensions d = probe_file(path, c.image_max_pixels);
+        Dimensions d = probe_file(path, limits_of(c));
         PixelBudget::Lease lease(budget, d.pixels());
-        make_variants(path, c.image_max_pixels, out);
+        make_variants(path, limits_of(c), c.image_job_timeout_ms, out);
     } catch (const ImageError& e) {
         reason = e.what();
     }

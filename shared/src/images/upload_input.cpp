@@ -239,4 +239,216 @@ Upload select_upload(std::string_view content_type, std::string_view body) {
     return {*actual, bytes};
 }
 
+std::optional<std::string> dimension_problem(std::int64_t width, std::int64_t height,
+                                             const ImageLimits& limits) {
+    std::string dims = std::to_string(width) + "x" + std::to_string(height);
+    if (width <= 0 || height <= 0) return "the image is " + dims + ", which has no pixels";
+    if (width * height > limits.max_pixels)
+        return "the image is " + dims + ", more than " + std::to_string(limits.max_pixels) +
+               " pixels";
+    if (std::max(width, height) > limits.max_side)
+        return "the image is " + dims + ", a side is longer than " +
+               std::to_string(limits.max_side) + " pixels";
+    // long / short > max_aspect, in integers.
+    if (std::max(width, height) > std::min(width, height) * limits.max_aspect)
+        return "the image is " + dims + ", longer than " + std::to_string(limits.max_aspect) +
+               " times its width";
+    return std::nullopt;
+}
+
+namespace {
+
+Error not_an_image(Format f) {
+    return unsupported(std::string("the bytes are not a well-formed ") + mime_type(f));
+}
+
+std::uint32_t get_be16(std::string_view b, std::size_t at) {
+    return (static_cast<std::uint32_t>(static_cast<unsigned char>(b[at])) << 8) |
+           static_cast<unsigned char>(b[at + 1]);
+}
+std::uint32_t get_be32(std::string_view b, std::size_t at) {
+    return (get_be16(b, at) << 16) | get_be16(b, at + 2);
+}
+std::uint32_t get_le32(std::string_view b, std::size_t at) {
+    std::uint32_t v = 0;
+    for (int k = 3; k >= 0; --k)
+        v = (v << 8) | static_cast<unsigned char>(b[at + static_cast<std::size_t>(k)]);
+    return v;
+}
+void put_le32(char* at, std::uint32_t v) {
+    for (int k = 0; k < 4; ++k) at[k] = static_cast<char>((v >> (8 * k)) & 0xFF);
+}
+
+// The Orientation (tag 0x0112 of IFD0) of a TIFF structure, the body of an
+// Exif block; 0 when absent or unreadable. Every read is bounds-checked.
+int exif_orientation(std::string_view tiff) {
+    if (tiff.size() < 8) return 0;
+    bool little = tiff.substr(0, 2) == "II";
+    if (!little && tiff.substr(0, 2) != "MM") return 0;
+    auto u16 = [&](std::size_t at) -> std::uint32_t {
+        auto a = static_cast<unsigned char>(tiff[at]), b = static_cast<unsigned char>(tiff[at + 1]);
+        return little ? (b << 8) | a : (a << 8) | b;
+    };
+    auto u32 = [&](std::size_t at) -> std::uint32_t {
+        return little ? (u16(at + 2) << 16) | u16(at) : (u16(at) << 16) | u16(at + 2);
+    };
+    if (u16(2) != 42) return 0;
+    std::size_t ifd = u32(4);
+    if (ifd > tiff.size() || tiff.size() - ifd < 2) return 0;
+    std::size_t n = u16(ifd);
+    for (std::size_t i = 0; i < n; ++i) {
+        std::size_t e = ifd + 2 + 12 * i;
+        if (e + 12 > tiff.size()) return 0;
+        if (u16(e) == 0x0112 && u16(e + 2) == 3) {
+            int o = static_cast<int>(u16(e + 8));
+            return o >= 1 && o <= 8 ? o : 0;
+        }
+    }
+    return 0;
+}
+
+// A big-endian TIFF structure with one entry: Orientation = `o`.
+std::string minimal_exif_tiff(int o) {
+    return std::string("MM\0\x2A\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01", 18) +
+           static_cast<char>(0) + static_cast<char>(o) + std::string(6, '\0');
+}
+
+std::string strip_jpeg(std::string_view b) {
+    std::string out(b.substr(0, 2));  // SOI (sniffed by the caller)
+    std::size_t pos = 2;
+    bool in_scan = false;  // after the first SOS: entropy-coded data and tables
+    while (pos < b.size()) {
+        if (in_scan) {
+            // Entropy-coded data: FF 00 is a data byte, FF D0..D7 a restart,
+            // FF FF fill; any other FF xx is the next marker.
+            std::size_t start = pos;
+            while (pos + 1 < b.size()) {
+                if (static_cast<unsigned char>(b[pos]) == 0xFF) {
+                    auto m = static_cast<unsigned char>(b[pos + 1]);
+                    if (m != 0x00 && !(m >= 0xD0 && m <= 0xD7) && m != 0xFF) break;
+                }
+                ++pos;
+            }
+            if (pos + 1 >= b.size()) {  // no marker before the end: truncated, kept
+                out.append(b.substr(start));
+                return out;
+            }
+            out.append(b.substr(start, pos - start));
+        }
+        if (static_cast<unsigned char>(b[pos]) != 0xFF) {
+            if (in_scan) {  // cannot happen (the loop above stops on FF)
+                out.append(b.substr(pos));
+                return out;
+            }
+            throw not_an_image(Format::kJpeg);
+        }
+        while (pos < b.size() && static_cast<unsigned char>(b[pos]) == 0xFF) ++pos;  // fill
+        if (pos >= b.size()) break;
+        auto m = static_cast<unsigned char>(b[pos]);
+        ++pos;
+        if (m == 0xD9) {  // EOI: what follows (MPF images, appended data) is dropped
+            out.append("\xFF\xD9", 2);
+            return out;
+        }
+        if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {  // no length
+            out += '\xFF';
+            out += static_cast<char>(m);
+            continue;
+        }
+        if (pos + 2 > b.size() || get_be16(b, pos) < 2 || pos + get_be16(b, pos) > b.size()) {
+            if (in_scan) {  // a damaged table between scans: the decoder's call
+                out += '\xFF';
+                out += static_cast<char>(m);
+                out.append(b.substr(pos));
+                return out;
+            }
+            throw not_an_image(Format::kJpeg);
+        }
+        std::size_t len = get_be16(b, pos);
+        std::string_view data = b.substr(pos + 2, len - 2);
+        std::string_view segment = b.substr(pos - 2, len + 2);  // FF m len data
+        pos += len;
+        bool drop = m == 0xE1 || (m >= 0xE3 && m <= 0xED) || m == 0xEF || m == 0xFE ||
+                    (m == 0xE2 && data.substr(0, 12) != std::string_view("ICC_PROFILE\0", 12));
+        if (m == 0xE1 && data.substr(0, 6) == std::string_view("Exif\0\0", 6)) {
+            int o = exif_orientation(data.substr(6));
+            if (o > 1) {  // keep only how the picture must be turned
+                std::string payload = std::string("Exif\0\0", 6) + minimal_exif_tiff(o);
+                out += "\xFF\xE1";
+                out += static_cast<char>((payload.size() + 2) >> 8);
+                out += static_cast<char>((payload.size() + 2) & 0xFF);
+                out += payload;
+            }
+        }
+        if (!drop) out.append(segment);
+        if (m == 0xDA) in_scan = true;
+    }
+    return out;
+}
+
+constexpr std::string_view kPngSignature("\x89PNG\r\n\x1A\n", 8);
+
+std::string strip_png(std::string_view b) {
+    std::string out(kPngSignature);
+    std::size_t pos = kPngSignature.size();
+    while (pos + 8 <= b.size()) {
+        std::uint32_t len = get_be32(b, pos);
+        std::string_view type = b.substr(pos + 4, 4);
+        bool meta =
+            type == "tEXt" || type == "zTXt" || type == "iTXt" || type == "eXIf" || type == "tIME";
+        if (len > b.size() || pos + 12 + len > b.size()) {
+            // Cut short: a metadata chunk is dropped with the rest, anything
+            // else is kept as sent for the decoder to judge.
+            if (!meta) out.append(b.substr(pos));
+            return out;
+        }
+        if (!meta) out.append(b.substr(pos, 12 + len));
+        pos += 12 + len;
+        if (type == "IEND") return out;  // anything after it is dropped
+    }
+    out.append(b.substr(pos));
+    return out;
+}
+
+std::string strip_webp(std::string_view b) {
+    if (b.size() < 12) throw not_an_image(Format::kWebp);
+    std::string out(b.substr(0, 12));  // RIFF size WEBP (size fixed below)
+    std::size_t pos = 12;
+    std::size_t vp8x_flags = std::string::npos;  // where the VP8X flags byte is in `out`
+    while (pos + 8 <= b.size()) {
+        std::string_view fourcc = b.substr(pos, 4);
+        std::uint32_t size = get_le32(b, pos + 4);
+        std::size_t padded = static_cast<std::size_t>(size) + (size & 1);
+        if (size > b.size() || pos + 8 + padded > b.size()) {
+            out.append(b.substr(pos));
+            break;
+        }
+        if (fourcc != "EXIF" && fourcc != "XMP ") {
+            if (fourcc == "VP8X" && size >= 1) vp8x_flags = out.size() + 8;
+            out.append(b.substr(pos, 8 + padded));
+        }
+        pos += 8 + padded;
+    }
+    if (pos < b.size() && pos + 8 > b.size()) out.append(b.substr(pos));
+    if (vp8x_flags != std::string::npos)
+        out[vp8x_flags] = static_cast<char>(static_cast<unsigned char>(out[vp8x_flags]) & ~0x0C);
+    put_le32(out.data() + 4, static_cast<std::uint32_t>(out.size() - 8));
+    return out;
+}
+
+}  // namespace
+
+std::string strip_metadata(Format format, std::string_view bytes) {
+    if (sniff(bytes) != format) throw not_an_image(format);
+    switch (format) {
+        case Format::kJpeg:
+            return strip_jpeg(bytes);
+        case Format::kPng:
+            return strip_png(bytes);
+        case Format::kWebp:
+            return strip_webp(bytes);
+    }
+    throw not_an_image(format);
+}
+
 }  // namespace bazaar::images

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -114,16 +115,14 @@ Dimensions probe(std::string_view bytes, Format format) {
     }
 }
 
-Dimensions probe_file(const std::string& path, std::int64_t max_pixels) {
+Dimensions probe_file(const std::string& path, const ImageLimits& limits) {
     try {
         // Header only: the loader (one of the three unblocked ones) reads the
         // dimensions without decoding a pixel.
         VImage header = VImage::new_from_file(
             path.c_str(), VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL));
         Dimensions d{header.width(), header.height()};
-        if (d.width <= 0 || d.height <= 0 || d.pixels() > max_pixels)
-            throw ImageError("the image has " + std::to_string(d.width) + "x" +
-                             std::to_string(d.height) + " pixels, more than allowed");
+        if (auto problem = dimension_problem(d.width, d.height, limits)) throw ImageError(*problem);
         return d;
     } catch (const VError& e) {
         std::string reason = clean_reason(e.what(), path);
@@ -132,26 +131,77 @@ Dimensions probe_file(const std::string& path, std::int64_t max_pixels) {
     }
 }
 
-void make_variants(const std::string& original, std::int64_t max_pixels, const VariantFiles& out) {
-    Dimensions d = probe_file(original, max_pixels);
+namespace {
+
+// The deadline of one computation, read by the "eval" signal handler.
+struct Deadline {
+    std::chrono::steady_clock::time_point at;
+    std::atomic<bool> hit{false};
+};
+
+// libvips's "eval" progress signal (a C callback, run on a libvips worker
+// thread while tiles are computed): past the deadline it asks libvips to
+// stop; the pending computation then fails with an error, which vips-cpp
+// turns into VError in the calling thread. Nothing here can throw.
+void on_eval(VipsImage* image, VipsProgress*, void* data) noexcept {
+    auto* d = static_cast<Deadline*>(data);
+    if (std::chrono::steady_clock::now() >= d->at) {
+        d->hit = true;
+        vips_image_set_kill(image, TRUE);
+    }
+}
+
+// Computes `img` into memory, killed at `deadline` when one is set.
+VImage compute(const VImage& img, Deadline* deadline) {
+    if (!deadline) return img.copy_memory();
+    VipsImage* raw = img.get_image();
+    vips_image_set_progress(raw, TRUE);
+    gulong handler = g_signal_connect(raw, "eval", G_CALLBACK(on_eval), deadline);
+    try {
+        VImage out = img.copy_memory();
+        g_signal_handler_disconnect(raw, handler);
+        return out;
+    } catch (...) {
+        g_signal_handler_disconnect(raw, handler);
+        throw;
+    }
+}
+
+}  // namespace
+
+void make_variants(const std::string& original, const ImageLimits& limits, int timeout_ms,
+                   const VariantFiles& out) {
+    Dimensions d = probe_file(original, limits);
+    Deadline deadline;
+    deadline.at = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    Deadline* dl = timeout_ms > 0 ? &deadline : nullptr;
     try {
         // One decode (with shrink-on-load) into a small in-memory image that
         // both 600 px variants and, usually, the crop are made from.
-        VImage medium = VImage::thumbnail(original.c_str(), kMedium,
-                                          VImage::option()
-                                              ->set("height", kMedium)
-                                              ->set("size", VIPS_SIZE_DOWN)
-                                              ->set("fail_on", VIPS_FAIL_ON_ERROR))
-                            .copy_memory();
+        VImage medium = compute(VImage::thumbnail(original.c_str(), kMedium,
+                                                  VImage::option()
+                                                      ->set("height", kMedium)
+                                                      ->set("size", VIPS_SIZE_DOWN)
+                                                      ->set("fail_on", VIPS_FAIL_ON_ERROR)),
+                                dl);
         // The crop needs a short side of 150 px: a very elongated image is
-        // cropped from the original instead of being upscaled.
+        // cropped from the original instead (its short side is lost in the
+        // 600 px fit). Enlarging is allowed only while the intermediate
+        // stays small (kMaxCropLongSide, see the header).
+        int long_side = std::max(d.width, d.height), short_side = std::min(d.width, d.height);
+        bool may_enlarge =
+            std::int64_t{long_side} * kThumb <= std::int64_t{kMaxCropLongSide} * short_side;
+        auto crop = VImage::option()
+                        ->set("height", kThumb)
+                        ->set("crop", VIPS_INTERESTING_CENTRE)
+                        ->set("size", may_enlarge ? VIPS_SIZE_BOTH : VIPS_SIZE_DOWN);
         bool medium_is_enough = std::min(medium.width(), medium.height()) >= kThumb ||
                                 (medium.width() == d.width && medium.height() == d.height);
-        auto crop = VImage::option()->set("height", kThumb)->set("crop", VIPS_INTERESTING_CENTRE);
-        VImage thumb = medium_is_enough
-                           ? medium.thumbnail_image(kThumb, crop)
-                           : VImage::thumbnail(original.c_str(), kThumb,
-                                               crop->set("fail_on", VIPS_FAIL_ON_ERROR));
+        VImage thumb =
+            compute(medium_is_enough ? medium.thumbnail_image(kThumb, crop)
+                                     : VImage::thumbnail(original.c_str(), kThumb,
+                                                         crop->set("fail_on", VIPS_FAIL_ON_ERROR)),
+                    dl);
 
         write_atomically(out.medium, [&](const std::string& p) { save_jpeg(medium, p, true); });
         write_atomically(out.webp, [&](const std::string& p) {
@@ -159,7 +209,9 @@ void make_variants(const std::string& original, std::int64_t max_pixels, const V
         });
         write_atomically(out.thumbnail, [&](const std::string& p) { save_jpeg(thumb, p, true); });
     } catch (const VError& e) {
-        std::string reason = clean_reason(e.what(), original);
+        std::string reason = deadline.hit ? "processing took longer than " +
+                                                std::to_string(timeout_ms) + " ms; cancelled"
+                                          : clean_reason(e.what(), original);
         vips_error_clear();
         throw ImageError(reason);
     }

@@ -7,6 +7,7 @@
 
 #include "bazaar/auth/password.hpp"
 #include "bazaar/error.hpp"
+#include "bazaar/mail/mime.hpp"
 
 namespace bazaar::users {
 
@@ -100,6 +101,15 @@ std::string normalize_email(std::string_view email) {
     return e;
 }
 
+std::string deliverable_email(std::string_view email) {
+    std::string e = normalize_email(email);
+    if (!mail::mime::is_safe_address(e))
+        throw Error::validation("email",
+                                "must be an ASCII address (the mailer cannot deliver to "
+                                "non-ASCII addresses)");
+    return e;
+}
+
 void validate_username(std::string_view username) {
     size_t n = utf8_length(username);
     if (n < kUsernameRule.min || n > kUsernameRule.max)
@@ -170,7 +180,7 @@ void set_password_hash(Pg& pg, std::string_view id, const std::string& hash) {
 
 User create_user_with_hash(Pg& pg, std::string_view email, std::string_view username,
                            const std::string& password_hash, const std::string& role) {
-    std::string e = normalize_email(email);
+    std::string e = deliverable_email(email);
     validate_username(username);
     if (role != "user" && role != "admin") throw Error::validation("role", "must be user or admin");
     try {
@@ -188,7 +198,7 @@ User create_user_with_hash(Pg& pg, std::string_view email, std::string_view user
 
 User create_user(Pg& pg, std::string_view email, std::string_view username,
                  std::string_view password, const std::string& role) {
-    normalize_email(email);
+    deliverable_email(email);
     validate_username(username);
     validate_password(password);
     return create_user_with_hash(pg, email, username, auth::hash_password(password), role);

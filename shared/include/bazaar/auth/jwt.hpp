@@ -33,8 +33,13 @@ std::string sign_access_token_ms(std::string_view user_id, std::string_view role
 std::string sign_access_token(std::string_view user_id, std::string_view role,
                               const std::string& secret, std::int64_t now_s, int ttl_s);
 
+// How far in the future a token's iat (and iat_ms) may be: the clock skew
+// between the hosts that sign and verify. Beyond it the token is refused.
+inline constexpr std::int64_t kMaxClockSkewS = 60;
+
 // Returns the claims of a valid token; throws Error(kUnauthenticated)
-// otherwise. `now_s` is compared with exp (no leeway: 15 minutes are plenty).
+// otherwise. `now_s` is compared with exp (no leeway: 15 minutes are plenty)
+// and with iat, which is required and may not be after now_s + kMaxClockSkewS.
 AccessClaims verify_access_token(std::string_view token, const std::string& secret,
                                  std::int64_t now_s);
 

@@ -1,7 +1,8 @@
 // Book images (API.md §3 "Images"): upload, processing, deletion, cleanup.
 //
 // Files live under <BAZAAR_VAR_DIR>/media/, which nginx serves as /media/:
-//   originals/<32 hex>.<jpg|png|webp>       the upload, as sent
+//   originals/<32 hex>.<jpg|png|webp>       the upload without its metadata
+//                                            (strip_metadata: no location, camera)
 //   optimized/<same hex>-150x150.jpg         centre crop
 //   optimized/<same hex>-600x600.jpg         fit in 600x600, progressive
 //   optimized/<same hex>.webp                fit in 600x600

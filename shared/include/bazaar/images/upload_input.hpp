@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,5 +63,38 @@ struct Upload {
 // three). 415 when the media type is another one or the magic bytes disagree
 // with it; 400 for a malformed multipart body, a missing field or no bytes.
 Upload select_upload(std::string_view content_type, std::string_view body);
+
+// ---- dimensions (issue 18, item 7) ----------------------------------------
+// A 198-byte PNG of 100000x1 is only 0.1 MP, yet every operation that sizes
+// its output from the short side (a 150x150 crop) makes it enormous. So the
+// header's dimensions are bounded three ways: pixels, each side, and the
+// ratio of the long side to the short one. Checked at upload (400 naming
+// `image`) and again by the job before a pixel is decoded.
+struct ImageLimits {
+    std::int64_t max_pixels = 0;  // IMAGE_MAX_PIXELS
+    int max_side = 0;             // IMAGE_MAX_SIDE_PX
+    int max_aspect = 0;           // IMAGE_MAX_ASPECT_RATIO (long side / short side)
+};
+// nullopt when `width` x `height` is within `limits`, else why not (a
+// sentence for the API's error details and the failed row's reason).
+std::optional<std::string> dimension_problem(std::int64_t width, std::int64_t height,
+                                             const ImageLimits& limits);
+
+// ---- metadata (issue 18, low) -----------------------------------------------
+// The bytes of an upload without the metadata a camera or an editor leaves
+// in it: location, camera, owner, comments, dates, editing history. The
+// pixels are not touched (no re-encoding), so this is cheap and lossless.
+//   JPEG: drops APP1 (Exif, XMP), APP3..APP13 (IPTC/Photoshop...), APP15,
+//         COM, APP2 other than ICC_PROFILE (MPF), and whatever follows EOI
+//         (MPF second images). Keeps APP0 (JFIF), ICC profiles, APP14
+//         (Adobe colour transform) and, when the Exif said the picture is
+//         rotated, a new minimal Exif with only that Orientation, so the
+//         original and its variants still display upright.
+//   PNG:  drops tEXt, zTXt, iTXt, eXIf and tIME, and bytes after IEND.
+//   WebP: drops the EXIF and XMP chunks and clears their VP8X flags.
+// A JPEG whose segments before the image data run past the end is refused
+// (Error kUnsupportedMediaType); damage inside the image data is copied as
+// is, for the job to judge (a truncated file ends `failed` with its reason).
+std::string strip_metadata(Format format, std::string_view bytes);
 
 }  // namespace bazaar::images

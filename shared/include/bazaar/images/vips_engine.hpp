@@ -49,8 +49,8 @@ struct Dimensions {
 Dimensions probe(std::string_view bytes, Format format);
 
 // The dimensions in the header of the file `path`; throws ImageError when it
-// cannot be read or has more than `max_pixels` pixels.
-Dimensions probe_file(const std::string& path, std::int64_t max_pixels);
+// cannot be read or its dimensions are outside `limits` (dimension_problem).
+Dimensions probe_file(const std::string& path, const ImageLimits& limits);
 
 struct VariantFiles {
     std::string thumbnail;  // 150x150 centre crop, JPEG
@@ -60,9 +60,20 @@ struct VariantFiles {
 
 // Writes the three variants of the file `original` (each to a temporary
 // name, then renamed, so a reader never sees half a file). Throws ImageError
-// when the file is not a loadable JPEG/PNG/WebP, is truncated or corrupt, or
-// is larger than `max_pixels`.
-void make_variants(const std::string& original, std::int64_t max_pixels, const VariantFiles& out);
+// when the file is not a loadable JPEG/PNG/WebP, is truncated or corrupt, is
+// outside `limits`, or when decoding and resizing take more than
+// `timeout_ms` (0: no limit): the computation is then killed
+// (vips_image_set_kill from the "eval" progress signal) and the image fails.
+//
+// Memory: nothing is ever made larger than needed. The 600 px variants
+// shrink only (VIPS_SIZE_DOWN); the 150x150 crop scales the short side to
+// 150, which enlarges an image whose short side is under 150 px, so it does
+// so only while the long side stays within kMaxCropLongSide (a 20:1 image of
+// any size: 3000x150), else it shrinks only. The 100000x1 PNG of issue 18
+// used to become a 15,000,000x150 intermediate.
+void make_variants(const std::string& original, const ImageLimits& limits, int timeout_ms,
+                   const VariantFiles& out);
+inline constexpr int kMaxCropLongSide = 3000;
 
 // Bounds the pixels that the image jobs of one process decode at once: a job
 // takes its image's pixel count (at most the whole budget) and waits while

@@ -40,6 +40,14 @@ inline constexpr StringRule kPasswordRule{.min = 8, .max = 128};
 // characters, malformed UTF-8 and anything that is not local@domain.
 // Each throws Error(kValidationFailed) naming the field.
 std::string normalize_email(std::string_view email);
+// The address a NEW account may have: normalize_email(), and then one the
+// mailer can deliver to (mail::mime::is_safe_address, the envelope rule of
+// smtp_send: printable ASCII). A non-ASCII address would need SMTPUTF8 end
+// to end, which the mailer does not speak, so such an account would never
+// get its welcome or a password reset: it is refused with 400 naming
+// `email` instead (issue 18, item 9). Lookups (login, reset request) keep
+// normalize_email, so an older account with such an address still signs in.
+std::string deliverable_email(std::string_view email);
 // 1..64 code points, not blank (white space only), no control characters
 // and no bidi/zero-width format characters (`admin\u202e`).
 void validate_username(std::string_view username);
