@@ -1,5 +1,7 @@
 --[[ stock_apply: mirror committed changes of books.stock that no hold
 counted (a release, a re-reservation) into the counters (lua/lib/stock.lua).
+Idempotent per (book, stock_seq): applying the same change again counts
+nothing; changes may come in any order.
 
 KEYS: i {stock}:b:<bookId>
 ARGV: 2i-1 books.stock_seq of the change, 2i its delta

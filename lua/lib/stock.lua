@@ -10,6 +10,10 @@ all the lines of an order (Redis Cluster: one slot):
                                 s        books.stock_seq that load read
                                 p:<seq>  change committed while not loaded
                                          (a hash with no `e`; expires 120 s)
+                                d:<seq>  change seq > s already applied by
+                                         stock_apply (a resent apply is a
+                                         no-op); at most STOCK_APPLIED_MAX,
+                                         then the counter is dropped
   {stock}:holds          ZSET   orderId → lease deadline (ms, Redis clock)
   {stock}:hold:<orderId> STRING "<bookId>:<qty>:<epoch>,..." in line order,
                                 then "settled:commit|cancel" for an hour
@@ -17,6 +21,11 @@ all the lines of an order (Redis Cluster: one slot):
 ]]
 
 local STOCK_PENDING_TTL_MS = 120000
+-- Bound of the d:<seq> marks of one loaded counter. Past it the counter is
+-- dropped: the next use loads it from Postgres, which has every change
+-- (always safe, orders/stock.hpp), and the marks go with it. The worker's
+-- unload_all drops every counter far more often than that in practice.
+local STOCK_APPLIED_MAX = 1000
 
 local function stock_now()
     local t = redis.call('TIME')
@@ -35,7 +44,13 @@ local function stock_apply(key, seq, delta, epoch)
     end
     if e == epoch then return 0 end
     if tonumber(redis.call('HGET', key, 's')) >= tonumber(seq) then return 0 end
+    -- Every committed change has its own books.stock_seq, so (book, seq)
+    -- names it: applied once, a resend (a retried job, a repeated
+    -- after-commit step) finds its mark. A watermark (s = max) would not
+    -- do: changes arrive out of commit order from different processes.
+    if redis.call('HSETNX', key, 'd:' .. seq, 1) == 0 then return 0 end
     redis.call('HINCRBY', key, 'a', delta)
+    if redis.call('HLEN', key) > STOCK_APPLIED_MAX + 3 then redis.call('DEL', key) end
     return 1
 end
 

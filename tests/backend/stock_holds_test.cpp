@@ -191,3 +191,99 @@ TEST(StockHolds, ACheckoutThatSurelyFailedGivesItsHoldBackAtOnce) {
                  Error);
     EXPECT_EQ(f.available_or(4), 4);
 }
+
+// The sweep judged a hold whose order's COMMIT was still running (a slow
+// commit: a deferred trigger sleeps in it, after the request's deadline
+// cut its connection): it must wait for that COMMIT and find the order, not
+// read "no order" and give the stock back (a counter above Postgres until
+// the next reload: orders that Postgres then refuses).
+TEST(StockHolds, TheSweepWaitsForACommitStillRunningBeforeJudgingItsHold) {
+    Fixture f(4);
+    f.b.pg.transact([&](pqxx::work& w) {
+        w.exec(
+            "CREATE TABLE IF NOT EXISTS test_slow_commit (id bigserial PRIMARY KEY);"
+            "CREATE OR REPLACE FUNCTION test_slow_commit_sleep() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1.5); RETURN NULL; END $$;"
+            "DROP TRIGGER IF EXISTS test_slow_commit_t ON test_slow_commit;"
+            "CREATE CONSTRAINT TRIGGER test_slow_commit_t AFTER INSERT ON test_slow_commit "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION "
+            "test_slow_commit_sleep()");
+    });
+    std::string user = f.new_user();
+    cart::set_quantity(f.b, user, {f.book, 3});
+
+    std::string order_id;
+    f.b.pg.set_timeout_ms(500);
+    EXPECT_THROW(orders::create_from_cart(f.b, user,
+                                          [&](pqxx::work& w, const orders::Order& o) {
+                                              order_id = o.id;
+                                              w.exec("INSERT INTO test_slow_commit DEFAULT VALUES");
+                                          }),
+                 Error);
+    f.b.pg.set_timeout_ms(f.config.pg_timeout_ms);
+    ASSERT_FALSE(order_id.empty());
+    ASSERT_TRUE(f.b.pg.commit_in_doubt());
+
+    // The sweep at once, on a connection of its own (the request's is in its
+    // reconnect backoff), while the server still sleeps in the COMMIT.
+    Backends sweeper(f.config);
+    f.expire_lease(order_id);
+    stock::sweep_holds(sweeper.pg, sweeper.redis, 1000);
+    EXPECT_TRUE(f.b.redis.command({"ZSCORE", "{stock}:holds", order_id}).is_nil());
+
+    auto pg_stock = [&] {
+        return sweeper.pg.transact([&](pqxx::work& w) {
+            return w.exec_params1("SELECT stock FROM books WHERE id = $1", f.book)[0]
+                .as<std::int64_t>();
+        });
+    };
+    for (int i = 0; i < 100 && pg_stock() != 1; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_EQ(pg_stock(), 1) << "the order did not commit";
+    EXPECT_EQ(f.available_or(1), 1) << "the sweep gave a committing order's stock back";
+}
+
+// A release mirrored twice (a resent apply: a retried job, a repeated
+// after-commit step) counts once; releases mirrored out of their commit
+// order all count.
+TEST(StockHolds, ApplyIsIdempotentPerBookAndStockSeq) {
+    Fixture f(5);
+    stock::load(f.b.pg, f.b.redis, {f.book});
+    auto give_back = [&](std::int64_t q) {
+        return f.b.pg.transact([&](pqxx::work& w) {
+            return stock::give_back_in_transaction(w, {{f.book, q}});
+        });
+    };
+    auto first = give_back(2);
+    stock::apply(f.b.redis, first);
+    stock::apply(f.b.redis, first);
+    EXPECT_EQ(f.pg_stock(), 7);
+    EXPECT_EQ(f.available_or(7), 7) << "a resent apply counted twice";
+
+    auto second = give_back(1);
+    auto third = give_back(1);
+    stock::apply(f.b.redis, third);
+    stock::apply(f.b.redis, second);
+    stock::apply(f.b.redis, third);
+    EXPECT_EQ(f.pg_stock(), 9);
+    EXPECT_EQ(f.available_or(9), 9);
+}
+
+// What apply remembers is bounded: past its bound the counter is dropped
+// (the next use reloads it from Postgres, always safe), never grown. (The
+// changes that arrive while it is not loaded wait as pending changes, which
+// expire with their hash: lua/lib/stock.lua.)
+TEST(StockHolds, TheMemoryOfAppliedChangesIsBounded) {
+    Fixture f(5);
+    stock::load(f.b.pg, f.b.redis, {f.book});
+    auto s =
+        std::stoll(std::string(f.b.redis.command({"HGET", stock::book_key(f.book), "s"}).str()));
+    std::vector<stock::Change> changes;
+    for (int i = 1; i <= 1500; ++i) changes.push_back({f.book, s + i, 0});
+    stock::apply(f.b.redis, changes);
+    Reply fields = f.b.redis.command({"HKEYS", stock::book_key(f.book)});
+    int marks = 0;
+    for (std::size_t i = 0; i < fields.size(); ++i)
+        if (fields.at(i).str().starts_with("d:")) ++marks;
+    EXPECT_LE(marks, 1000);
+}

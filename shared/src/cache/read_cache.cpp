@@ -230,6 +230,11 @@ void around_write(Redis& redis, const std::vector<std::string>& scopes,
     // No barrier needed before the write: nothing has changed yet.
     if (!scopes.empty()) bump_generations(redis, scopes);
     write();
+    invalidate_after_commit(redis, scopes);
+}
+
+void invalidate_after_commit(Redis& redis, const std::vector<std::string>& scopes) {
+    if (scopes.empty()) return;
     try {
         invalidate(redis, scopes);
         // Read-your-writes across a failover: a lost bump would leave

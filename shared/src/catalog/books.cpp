@@ -1,9 +1,12 @@
 // Books: the catalog's reads (lists, one book, tags, recommendations) and the
 // admin writes, each write one transaction framed by cache invalidations.
 // Contracts in bazaar/catalog/catalog_service.hpp.
+#include <set>
+
 #include "bazaar/cache/read_cache.hpp"
 #include "bazaar/catalog/cache_scopes.hpp"
 #include "bazaar/catalog/catalog_service.hpp"
+#include "bazaar/catalog/stock_figure.hpp"
 #include "bazaar/error.hpp"
 #include "bazaar/log.hpp"
 #include "bazaar/orders/stock.hpp"
@@ -78,6 +81,17 @@ void invalidate_book(Redis& redis, std::int64_t book_id) {
 
 void invalidate_recommendations(Redis& redis) {
     cache::invalidate(redis, {kBooksScope});
+}
+
+void stock_changed(Redis& redis, const std::vector<std::int64_t>& book_ids) {
+    if (book_ids.empty()) return;
+    std::set<std::int64_t> unique(book_ids.begin(), book_ids.end());
+    std::vector<std::string> scopes;
+    for (auto id : unique) scopes.push_back(book_scope(id));
+    // Lists show stock too (API.md §3): a list page cached before the
+    // change would still show the old figure.
+    scopes.push_back(kBooksScope);
+    cache::invalidate_after_commit(redis, scopes);
 }
 
 Page list_books(Pg& pg, const ListQuery& q, const std::string& key) {
@@ -214,10 +228,19 @@ Book update_book(Backends& b, std::int64_t id, const BookInput& in) {
             if (in.description) set("description", *in.description);
             if (in.price_cents) set("price_cents", std::to_string(*in.price_cents));
             if (in.currency) set("currency", *in.currency);
-            // A new absolute stock is a change of books.stock like any other:
-            // it bumps stock_seq, so a counter loaded before it is told apart.
+            // The figure is the on-hand count (catalog/stock_figure.hpp): the
+            // copies open orders hold are subtracted, and a figure below them
+            // is refused. A new stock is a change of books.stock like any
+            // other: it bumps stock_seq, so a counter loaded before it is
+            // told apart.
             if (in.stock) {
-                set("stock", std::to_string(*in.stock));
+                auto held = lock_and_count_held(w, {id})[id];
+                auto free = free_to_sell(*in.stock, held);
+                if (!free)
+                    throw Error(ErrorCode::kConflict,
+                                "the stock is below the copies held by open orders",
+                                {{"stock", below_held_reason(*in.stock, held)}});
+                set("stock", std::to_string(*free));
                 sql += ", stock_seq = stock_seq + 1";
             }
             sql += " WHERE id = $1";

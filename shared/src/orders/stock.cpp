@@ -5,6 +5,7 @@
 #include <map>
 #include <thread>
 
+#include "bazaar/catalog/cache_scopes.hpp"
 #include "bazaar/error.hpp"
 #include "bazaar/log.hpp"
 #include "bazaar/time.hpp"
@@ -56,6 +57,21 @@ void settle(Redis& redis, const std::string& order_id, const std::string& hold, 
     }
 }
 
+// books.stock of the changes' books moved in a committed transaction:
+// what the catalog shows of them (and the cart clamps by) must follow at
+// once (API.md §3 read-your-writes). Every committed stock change of an
+// order passes through commit_hold, apply or the sweep's commit, so this is
+// its one place; admin and feed writes invalidate in their own write.
+void shown_changed(Redis& redis, const std::vector<std::int64_t>& book_ids) {
+    catalog::stock_changed(redis, book_ids);
+}
+
+std::vector<std::int64_t> books_of(const std::vector<Change>& changes) {
+    std::vector<std::int64_t> ids;
+    for (const auto& c : changes) ids.push_back(c.book_id);
+    return ids;
+}
+
 }  // namespace
 
 std::vector<Line> merge(const std::vector<Line>& lines) {
@@ -102,6 +118,7 @@ void commit_hold(Redis& redis, const std::string& order_id, const std::string& h
     std::vector<std::int64_t> seqs;
     for (const auto& c : changes) seqs.push_back(c.seq);
     settle(redis, order_id, hold, "commit", seqs);
+    shown_changed(redis, books_of(changes));
 }
 
 void cancel_hold(Redis& redis, const std::string& order_id, const std::string& hold) {
@@ -182,6 +199,8 @@ void apply(Redis& redis, const std::vector<Change>& changes) {
                        {{"books", taken.size()}, {"error", again.what()}});
         }
     }
+    // Postgres has the change whatever became of the counters.
+    shown_changed(redis, books_of(changes));
 }
 
 void load(Pg& pg, Redis& redis, const std::vector<std::int64_t>& book_ids) {
@@ -257,8 +276,23 @@ int sweep_holds(Pg& pg, Redis& redis, int limit) {
             continue;
         }
         std::string hold(held.str());
+        const auto books = hold_books(hold);
         std::map<std::int64_t, std::int64_t> seq_of;
         bool committed = pg.transact([&](pqxx::work& w) {
+            // The order's transaction, if it ran at all, updated these book
+            // rows and keeps them locked until its COMMIT is visible. Waiting
+            // for their lock first (FOR SHARE: it lets other readers through,
+            // and waits only for writers) makes the read below see a COMMIT
+            // that was still running (a slow fsync, a frozen and resumed
+            // server): without it "no order rows" could mean "not visible
+            // yet", and the stock would be given back while the order takes
+            // it. Book id order, as every writer of books locks them.
+            std::vector<std::int64_t> sorted(books);
+            std::sort(sorted.begin(), sorted.end());
+            w.exec_params("SELECT 1 FROM books WHERE id = ANY($1::bigint[]) ORDER BY id FOR SHARE",
+                          pg_array(sorted));
+            // READ COMMITTED: this statement's snapshot is taken after the
+            // lock was granted, so it sees that COMMIT.
             auto rows = w.exec_params(
                 "SELECT book_id, stock_seq FROM order_items WHERE order_id = $1", order_id);
             for (const auto& r : rows) seq_of[r[0].as<std::int64_t>()] = r[1].as<std::int64_t>();
@@ -266,8 +300,10 @@ int sweep_holds(Pg& pg, Redis& redis, int limit) {
         });
         if (committed) {
             std::vector<std::int64_t> seqs;
-            for (auto id : hold_books(hold)) seqs.push_back(seq_of[id]);
+            for (auto id : books) seqs.push_back(seq_of[id]);
             settle(redis, order_id, hold, "commit", seqs);
+            // Its process died before it could say the stock moved.
+            shown_changed(redis, books);
         } else {
             settle(redis, order_id, hold, "cancel", {});
         }

@@ -4,12 +4,14 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <unordered_set>
 #include <vector>
 
 #include "bazaar/cache/read_cache.hpp"
 #include "bazaar/catalog/cache_scopes.hpp"
+#include "bazaar/catalog/stock_figure.hpp"
 #include "bazaar/log.hpp"
 #include "bazaar/orders/stock.hpp"
 #include "bazaar/pipelines/feed_reader.hpp"
@@ -56,35 +58,62 @@ struct Counts {
 };
 
 // One batch in one transaction; returns the ids of the books it changed
-// (updated, not inserted) for their cache scopes.
-std::vector<std::int64_t> write_batch(Backends& b, const std::vector<FeedRow>& rows,
-                                      Counts& counts) {
-    std::vector<std::string> isbn, title, author;
-    std::vector<std::optional<std::string>> description, currency;
-    std::vector<std::string> price, stock;
-    std::vector<std::string> tagged_isbn, pair_isbn, pair_tag;
-    for (const auto& r : rows) {
-        isbn.push_back(r.isbn);
-        title.push_back(*r.book.title);
-        author.push_back(*r.book.author);
-        description.push_back(r.book.description);
-        currency.push_back(r.book.currency);
-        price.push_back(std::to_string(*r.book.price_cents));
-        stock.push_back(std::to_string(*r.book.stock));
-        if (r.book.tags) {
-            tagged_isbn.push_back(r.isbn);
-            for (const auto& t : *r.book.tags) {
-                pair_isbn.push_back(r.isbn);
-                pair_tag.push_back(t);
-            }
-        }
-    }
+// (updated, not inserted) for their cache scopes. Rows whose stock is below
+// what open orders hold are refused into `refused` and write nothing.
+std::vector<std::int64_t> write_batch(Backends& b, const std::vector<FeedRow>& rows, Counts& counts,
+                                      std::vector<BadRow>& refused) {
     std::set<std::int64_t> inserted, changed;
+    std::vector<BadRow> refused_here;
     cache::around_write(b.redis, {catalog::kBooksScope, catalog::kTagsScope}, [&] {
         b.pg.transact([&](pqxx::work& w) {
             inserted.clear();
             changed.clear();
+            refused_here.clear();
             w.exec(long_statement_sql(kBatchTimeoutMs));
+            // The feed's stock is the on-hand count, the same rule as an
+            // admin's PATCH (catalog/stock_figure.hpp): the batch's existing
+            // books are locked and what their open orders hold subtracted.
+            std::vector<std::string> named;
+            for (const auto& r : rows) named.push_back(r.isbn);
+            std::map<std::string, std::int64_t> id_of;
+            std::vector<std::int64_t> ids;
+            for (const auto& r :
+                 w.exec_params("SELECT isbn, id FROM books WHERE isbn = ANY($1::text[]) "
+                               "AND deleted_at IS NULL",
+                               array_literal(named))) {
+                id_of[r[0].as<std::string>()] = r[1].as<std::int64_t>();
+                ids.push_back(r[1].as<std::int64_t>());
+            }
+            auto held = catalog::lock_and_count_held(w, ids);
+
+            std::vector<std::string> isbn, title, author;
+            std::vector<std::optional<std::string>> description, currency;
+            std::vector<std::string> price, stock;
+            std::vector<std::string> tagged_isbn, pair_isbn, pair_tag;
+            for (const auto& r : rows) {
+                std::int64_t h = 0;
+                if (auto it = id_of.find(r.isbn); it != id_of.end()) h = held[it->second];
+                auto free = catalog::free_to_sell(*r.book.stock, h);
+                if (!free) {
+                    refused_here.push_back({r.line, catalog::below_held_reason(*r.book.stock, h)});
+                    continue;
+                }
+                isbn.push_back(r.isbn);
+                title.push_back(*r.book.title);
+                author.push_back(*r.book.author);
+                description.push_back(r.book.description);
+                currency.push_back(r.book.currency);
+                price.push_back(std::to_string(*r.book.price_cents));
+                stock.push_back(std::to_string(*free));
+                if (r.book.tags) {
+                    tagged_isbn.push_back(r.isbn);
+                    for (const auto& t : *r.book.tags) {
+                        pair_isbn.push_back(r.isbn);
+                        pair_tag.push_back(t);
+                    }
+                }
+            }
+            if (isbn.empty()) return;
             auto r = w.exec_params(
                 "WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], "
                 "$4::text[], $5::int[], $6::text[], $7::int[]) "
@@ -144,9 +173,10 @@ std::vector<std::int64_t> write_batch(Backends& b, const std::vector<FeedRow>& r
                 }
         });
     });
+    refused.insert(refused.end(), refused_here.begin(), refused_here.end());
     counts.imported += inserted.size();
     counts.updated += changed.size();
-    counts.unchanged += rows.size() - inserted.size() - changed.size();
+    counts.unchanged += rows.size() - inserted.size() - changed.size() - refused_here.size();
     std::vector<std::int64_t> ids(changed.begin(), changed.end());
     if (!ids.empty()) {
         std::vector<std::string> scopes;
@@ -214,7 +244,13 @@ nlohmann::json import_one(Backends& b, const fs::path& path, const std::string& 
         auto flush = [&] {
             if (batch.empty()) return;
             if (hooks.cancelled && hooks.cancelled()) throw ImportCancelled("import cancelled");
-            write_batch(b, batch, counts);
+            std::vector<BadRow> refused;
+            write_batch(b, batch, counts, refused);
+            for (const auto& r : refused) {
+                if (bad.size() < kMaxReportedBadRows)
+                    bad.push_back({{"line", r.line}, {"reason", r.reason}});
+                ++bad_count;
+            }
             batch.clear();
             in_batch.clear();
             report();

@@ -91,6 +91,12 @@ void invalidate(Redis& redis, const std::vector<std::string>& scopes);
 void around_write(Redis& redis, const std::vector<std::string>& scopes,
                   const std::function<void()>& write);
 
+// The second half of around_write alone, for a write whose transaction has
+// committed already and must not fail for the cache's sake (an order's
+// stock change, orders/stock.hpp): invalidates `scopes`, confirms the
+// generations with the replicas, and logs (never throws) on failure.
+void invalidate_after_commit(Redis& redis, const std::vector<std::string>& scopes);
+
 // Key names, for tests and tools.
 std::string generation_key(const std::string& scope);
 std::string value_key(const std::string& scope, const std::string& variant);

@@ -24,6 +24,10 @@
 //                                 p:<seq> a change committed while the
 //                                     counter was not loaded (applied or
 //                                     dropped by the next load)
+//                                 d:<seq> a change (seq > s) apply() has
+//                                     mirrored: a resent apply is a no-op
+//                                     (bounded: past 1,000 marks the counter
+//                                     is dropped and reloaded)
 //   {stock}:holds           ZSET  orderId → lease deadline (ms)
 //   {stock}:hold:<orderId>  STRING "<bookId>:<qty>:<epoch>,..." the lines
 //                                 reserved, with the epoch they were taken in
@@ -55,9 +59,19 @@
 // nothing back): sweep_holds() (bazaar-worker, periodically) takes holds
 // past their lease, by Redis's clock; if the order exists in Postgres the
 // commit is finished (commit_hold with the seqs stored in order_items),
-// otherwise the reservation is given back. Should the order commit after
-// all (a frozen Postgres that resumes), its commit_hold finds the
-// "settled:cancel" tombstone and still mirrors the take.
+// otherwise the reservation is given back. Before it reads the order rows
+// it waits for the lock of the hold's book rows: an order transaction that
+// got as far as COMMIT holds them until its commit is visible, so a slow
+// COMMIT is seen as committed, never judged "no order" while it lands.
+// Should the order commit after all (its process stuck before it took the
+// rows, then resumed), its commit_hold finds the "settled:cancel" tombstone
+// and still mirrors the take.
+//
+// What clients see follows every committed change at once: commit_hold,
+// apply and the sweep's commit invalidate the read cache of the books they
+// touched (catalog::stock_changed: GET /books/:id, the lists, and the
+// cart's clamp, which reads the same cached book). Admin and feed figures
+// are on-hand counts (catalog/stock_figure.hpp). docs/notes/stock.md.
 #pragma once
 
 #include <cstdint>
@@ -122,8 +136,9 @@ Reservation reserve(Pg& pg, Redis& redis, const std::string& order_id,
 // changes the hold's epoch did not count (`changes` in the hold's line
 // order, i.e. merge() order). No-op when the hold was settled already (the
 // sweeper); a hold lost with Redis's data (FLUSHALL) still has its changes
-// mirrored, checked by stock_seq alone (lua/stock_settle.lua). Best effort: a Redis failure is
-// logged and left to the sweeper.
+// mirrored, checked by stock_seq alone (lua/stock_settle.lua). Then
+// invalidates the books' read cache (see above). Best effort: a Redis
+// failure is logged and left to the sweeper (the cache to its TTL).
 void commit_hold(Redis& redis, const std::string& order_id, const std::string& hold,
                  const std::vector<Change>& changes);
 // The order's transaction failed: gives the hold back (only to counters of
@@ -150,8 +165,10 @@ std::vector<Change> give_back_in_transaction(pqxx::work& w, const std::vector<Li
 // After a commit that released stock (give_back_in_transaction) or took it
 // without a hold (reserve_again): mirrors the changes into the counters
 // (lua/stock_apply.lua; a counter that is loaded after the change already
-// has it). Best effort: a failure is logged and leaves the counter lower
-// than Postgres (never higher: no oversell) until unload_all().
+// has it; idempotent per (book, seq), in any order), then invalidates the
+// books' read cache. Best effort: a failure is logged and leaves the
+// counter lower than Postgres (never higher: no oversell) until
+// unload_all().
 void apply(Redis& redis, const std::vector<Change>& changes);
 
 // Loads the counters of `book_ids` that are missing (see above).
