@@ -103,8 +103,15 @@ nlohmann::json init_payment(Backends& b, Provider& provider, const std::string& 
     } catch (const ProviderError& e) {
         log::error("payment provider refused create_intent",
                    {{"orderId", *order_id}, {"retryable", e.retryable()}, {"error", e.what()}});
-        if (e.retryable()) throw Error::unavailable("payment provider");
-        throw Error(ErrorCode::kInternal, "the payment provider refused the payment");
+        // Never a 500 (which the key would keep for 24 h): an amount the
+        // provider finds too small (its minimum in the settlement currency
+        // can be above ours) is the client's 409; any other refusal is the
+        // dependency's (our account, our configuration): 503, the key is
+        // released, and the error log says what the provider answered.
+        if (e.provider_code() == "amount_too_small")
+            throw Error(ErrorCode::kAmountTooSmall,
+                        "the payment provider refused the amount as too small");
+        throw Error::unavailable("payment provider");
     }
     // 3. kept only while the order still waits for payment and has none.
     auto stored = b.pg.transact([&](pqxx::work& w) {

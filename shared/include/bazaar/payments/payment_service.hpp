@@ -23,7 +23,19 @@
 //   other types, unknown intents   recorded, ignored (200)
 // An event whose amount or currency differ from the order's is recorded as
 // `mismatch` and moves nothing (a provider-side bug or a tampered
-// integration must not mark an order paid for less).
+// integration must not mark an order paid for less). A mismatched success
+// is an alert (error log "ALERT payment event does not match its order"),
+// its charge is refunded (refund-event job), and the order lets go of that
+// intent (it has succeeded: the provider takes no second payment on it), so
+// payments/init makes a new one; a later success on a retired intent is a
+// mismatch too.
+//
+//   refund.updated / refund.failed / charge.refund.updated (a Refund object)
+//                             succeeded: REFUND_PENDING → REFUNDED
+//                             failed/canceled: REFUND_PENDING or REFUNDED →
+//                               REFUND_FAILED (error log "ALERT a refund
+//                               failed"): an operator returns the money
+//                             otherwise, or another refund: ignored
 //
 // Entering PAID enqueues fulfillment, entering REFUND_PENDING enqueues the
 // refund, by whatever path (webhook, admin): follow_ups() is that one rule.
@@ -56,9 +68,14 @@ Provider& thread_provider(const Config& config);
 /* ---- payments/init ---- */
 
 // The owner's PAYMENT_PENDING order gets a payment intent; a second call
-// returns the same one. Errors: 404 (unknown, malformed or another user's
-// order), 409 INVALID_TRANSITION (not PAYMENT_PENDING), 503 (provider or
-// Postgres unavailable), 500 (the provider refused the request).
+// returns the same one (the route needs no Idempotency-Key for that; it
+// honours one when given). After a mismatched payment retired the intent
+// (see the webhook), a new one is asked for with the key
+// "bazaar-intent-<orderId>-<attempt>". Errors: 404 (unknown, malformed or
+// another user's order), 409 INVALID_TRANSITION (not PAYMENT_PENDING), 409
+// AMOUNT_TOO_SMALL (below payments/amounts.hpp's minimum, or the provider
+// says so), 503 (provider or Postgres unavailable, or the provider refused
+// the request: never a 500).
 // {provider, intentId, clientSecret, amountCents, currency}
 nlohmann::json init_payment(Backends& b, Provider& provider, const std::string& user_id,
                             const std::string& order_id);
@@ -101,8 +118,11 @@ void follow_ups(pqxx::work& w, const std::string& order_id, std::string_view sta
 void fulfill(Backends& b, const std::string& order_id);
 
 // The refund job: a REFUND_PENDING order's payment is refunded at the
-// provider (idempotency key "refund:<orderId>": a rerun gets the same
-// refund), then → REFUNDED with the refund id. Anything else: nothing to do.
+// provider (idempotency key "bazaar-refund-<orderId>": a rerun gets the same
+// refund), then → REFUNDED with the refund id when the provider answers
+// "succeeded"; "pending" keeps REFUND_PENDING with the refund id recorded
+// (the refund webhook settles it); "failed"/"canceled" → REFUND_FAILED.
+// Anything else: nothing to do.
 // Throws ProviderError (the job adapter retries the retryable ones).
 void refund(Backends& b, Provider& provider, const std::string& order_id);
 
@@ -114,8 +134,10 @@ void refund(Backends& b, Provider& provider, const std::string& order_id);
 // after the refund was recorded does nothing.
 void refund_event(Backends& b, Provider& provider, const std::string& event_id);
 
-// PATCH /admin/orders/:id/status: any move the machine allows, with its
-// follow-ups. 400 for an unknown status name, 404, 409 INVALID_TRANSITION.
+// PATCH /admin/orders/:id/status: the moves of orders::kAdminTransitions
+// (fulfilment, cancelling an unpaid order, the refund of a paid order that
+// has not shipped), with their follow-ups. 400 for an unknown status name,
+// 404, 409 INVALID_TRANSITION (off the admin table, saying why).
 nlohmann::json admin_set_status(Backends& b, const std::string& order_id,
                                 const std::string& status);
 
