@@ -267,6 +267,7 @@ Applied apply_event(pqxx::work& w, const WebhookEvent& ev, std::string_view body
         retired = !found.empty();
     }
     if (found.empty()) return ignore("unknown payment intent");
+    if (retired && ev.type != kIntentSucceeded) return ignore("intent retired");
     const std::string order_id = found[0][0].as<std::string>();
     a.result.order_id = order_id;
     auto order = orders::load(w, order_id, /*for_update=*/true);
