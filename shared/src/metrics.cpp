@@ -29,7 +29,9 @@ const char* const kCounterNames[kCounters] = {"bazaar_cache_hits_total",
                                               "bazaar_redis_wait_short_total",
                                               "bazaar_outbox_outage_retries_total",
                                               "bazaar_outbox_set_aside_total",
-                                              "bazaar_sweep_item_failures_total"};
+                                              "bazaar_sweep_item_failures_total",
+                                              "bazaar_payment_mismatches_total",
+                                              "bazaar_refund_failures_total"};
 const char* const kCounterHelp[kCounters] = {
     "Cache lookups answered from Redis",
     "Cache lookups that went to Postgres",
@@ -40,7 +42,10 @@ const char* const kCounterHelp[kCounters] = {
     "Outbox relay runs that found Redis or Postgres unavailable or refusing and backed off "
     "(the rows wait; no attempt of theirs is counted)",
     "Outbox rows (jobs and live events) set aside for a fault of their own",
-    "Items of a worker sweep (an overdue order) skipped after an error of their own"};
+    "Items of a worker sweep (an overdue order) skipped after an error of their own",
+    "Payment events whose amount, currency or order did not match their order (refunded; "
+    "alert on any)",
+    "Refunds the payment provider failed (orders now REFUND_FAILED; alert on any)"};
 
 // The file of bazaar-worker's counters, beside the fcgi file: see open_worker().
 constexpr const char* kWorkerFile = "metrics-worker.shm";

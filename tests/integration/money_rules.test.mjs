@@ -45,6 +45,11 @@ const checkout = (user, k = key()) => post('/api/v1/orders', {}, { token: user.a
 const cartOf = async (user) => (await get('/api/v1/cart', { token: user.accessToken })).json.data;
 const stockOf = (bookId) => Number(psql(`SELECT stock FROM books WHERE id = ${bookId}`));
 const statusOf = (orderId) => psql(`SELECT status FROM orders WHERE id = '${orderId}'`);
+// A counter of /metrics (one file shared by the host's processes).
+const metric = async (name) => {
+  const line = (await get('/metrics')).text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(' ')[1]) : 0;
+};
 const patchStatus = (orderId, status) => request('PATCH', `/api/v1/admin/orders/${orderId}/status`, { body: { status }, token: admin.accessToken });
 
 async function orderFor(user, lines) {
@@ -272,10 +277,12 @@ test('a mismatched payment: recorded, refunded, and init hands out a new intent 
   const user = await registerUser('mismatch');
   const order = await orderFor(user, [[await createBook(), 1]]);
   const first = (await initNoKey(user, order.id)).json.data;
+  const alerts = await metric('bazaar_payment_mismatches_total');
   const wrong = intentEvent('payment_intent.succeeded', first, { amount: 1 });
   const res = await deliver(wrong);
   assert.equal(res.status, 200, res.text);
   assert.equal(res.json.data.outcome, 'mismatch');
+  assert.equal(await metric('bazaar_payment_mismatches_total'), alerts + 1, 'the mismatch is counted (alert)');
   assert.equal(statusOf(order.id), 'PAYMENT_PENDING');
   const eventId = JSON.parse(wrong).id;
   await waitFor('the mismatched charge refunded', () => psql(`SELECT refund_id IS NOT NULL FROM payment_events WHERE event_id = '${eventId}'`) === 't');
@@ -338,7 +345,9 @@ test('a refund the provider fails after it succeeded: REFUND_FAILED, not REFUNDE
   const refundId = psql(`SELECT refund_id FROM orders WHERE id = '${order.id}'`);
   assert.match(refundId, /^re_test_/);
   // Days later the bank bounces it.
+  const alerts = await metric('bazaar_refund_failures_total');
   const res = await deliver(refundEvent('refund.failed', refundId, init.json.data.intentId, 'failed'));
+  assert.equal(await metric('bazaar_refund_failures_total'), alerts + 1, 'the failure is counted (alert)');
   assert.equal(res.status, 200, res.text);
   assert.equal(res.json.data.outcome, 'applied');
   assert.equal(res.json.data.status, 'REFUND_FAILED');

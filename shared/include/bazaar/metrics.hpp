@@ -33,6 +33,8 @@ enum class Counter : int {
     kOutboxOutageRetries,  // bazaar-worker: the relay backed off an outage
     kOutboxSetAside,       // bazaar-worker: an outbox row set aside for its own fault
     kSweepItemFailures,    // bazaar-worker: one item of a sweep failed, the rest went on
+    kPaymentMismatches,    // a payment event whose amount/currency/order differ (alert)
+    kRefundFailures,       // a refund the provider failed: REFUND_FAILED (alert)
     kCount,                // keep last
 };
 

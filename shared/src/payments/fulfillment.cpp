@@ -2,6 +2,7 @@
 // manual moves; the rules are in payment_service.hpp.
 #include "bazaar/error.hpp"
 #include "bazaar/log.hpp"
+#include "bazaar/metrics.hpp"
 #include "bazaar/orders/order_service.hpp"
 #include "bazaar/payments/payment_service.hpp"
 #include "bazaar/payments/webhook_event.hpp"
@@ -92,6 +93,7 @@ void refund(Backends& b, Provider& provider, const std::string& order_id) {
             return moved;
         });
         orders::after_commit(b.redis, t);
+        if (failed) metrics::inc(metrics::Counter::kRefundFailures);
         if (failed)
             log::error(
                 "ALERT a refund failed at the provider: the customer has not got the money "

@@ -5,6 +5,7 @@
 
 #include "bazaar/error.hpp"
 #include "bazaar/log.hpp"
+#include "bazaar/metrics.hpp"
 #include "bazaar/orders/order_service.hpp"
 #include "bazaar/payments/amounts.hpp"
 #include "bazaar/payments/webhook_signature.hpp"
@@ -189,6 +190,7 @@ Applied apply_refund_event(pqxx::work& w, const WebhookEvent& ev, Applied& a, Ig
         w.exec_params("SELECT event_id FROM payment_events WHERE refund_id = $1", ev.refund_id);
     if (!of_event.empty()) {
         // The refund of a mismatched payment (refund_event()).
+        if (failed) metrics::inc(metrics::Counter::kRefundFailures);
         if (failed)
             log::error("ALERT the refund of a mismatched payment failed: return the money by hand",
                        {{"eventId", ev.id},
@@ -224,6 +226,7 @@ Applied apply_refund_event(pqxx::work& w, const WebhookEvent& ev, Applied& a, Ig
     w.exec_params("UPDATE orders SET refund_id = $2 WHERE id = $1", order_id, ev.refund_id);
     a.result.status = std::string(orders::status_name(t.order.status));
     a.transitions.push_back(std::move(t));
+    if (to == Status::kRefundFailed) metrics::inc(metrics::Counter::kRefundFailures);
     if (to == Status::kRefundFailed)
         log::error("ALERT a refund failed at the provider: the customer has not got the money back",
                    {{"orderId", order_id}, {"refundId", ev.refund_id}, {"eventId", ev.id}});
@@ -283,6 +286,7 @@ Applied apply_event(pqxx::work& w, const WebhookEvent& ev, std::string_view body
                         std::to_string(order->total_cents) + " " + order->currency);
         // An error, not a warning: a charge for the wrong amount is a
         // provider-side bug or a tampered integration, and someone must look.
+        metrics::inc(metrics::Counter::kPaymentMismatches);
         log::error("ALERT payment event does not match its order",
                    {{"eventId", ev.id},
                     {"type", ev.type},
