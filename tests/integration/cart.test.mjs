@@ -179,6 +179,27 @@ test('clamping to the stock is reported in adjusted; no stock is 409; deleted bo
   assert.equal(events(u.user.id).at(-1).event, 'cart.item_removed');
 });
 
+test('the cart shows the catalog\'s current prices whenever it is read, and checks out at what it showed', async () => {
+  const u = await registerUser('cart');
+  const a = await createBook({ priceCents: 1000 });
+  const b = await createBook({ priceCents: 300 });
+  await setItem(u, { bookId: a.id, quantity: 2 });
+  await setItem(u, { bookId: b.id, quantity: 1 });
+  const before = (await cartOf(u)).json.data;
+  assert.equal(before.totalCents, 2300);
+  assert.equal((await request('PATCH', `/api/v1/books/${a.id}`, { body: { priceCents: 1500 }, token: admin.accessToken })).status, 200);
+  const after = (await cartOf(u)).json.data;
+  assert.deepEqual(after.items.map((i) => [i.bookId, i.priceCents, i.quantity]).sort(),
+    [[a.id, 1500, 2], [b.id, 300, 1]].sort());
+  assert.equal(after.totalCents, 3300);
+  assert.equal(after.version, before.version + 1, 'the repricing is a change every tab hears of');
+  // Unchanged prices: reading again changes nothing.
+  assert.equal((await cartOf(u)).json.data.version, after.version);
+  const order = await post('/api/v1/orders', {}, { token: u.accessToken, headers: { 'Idempotency-Key': `reprice-${Date.now()}` } });
+  assert.equal(order.status, 201, order.text);
+  assert.equal(order.json.data.totalCents, 3300, 'charged what the cart showed');
+});
+
 test("another user's cart is never visible or changeable", async () => {
   const a = await registerUser('cart');
   const b = await registerUser('cart');

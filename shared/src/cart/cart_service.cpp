@@ -4,6 +4,7 @@
 // bazaar/cart/cart_service.hpp; the job side is cart_persist.cpp.
 #include <charconv>
 #include <limits>
+#include <map>
 
 #include "bazaar/cart/cart_service.hpp"
 #include "bazaar/catalog/cache_scopes.hpp"
@@ -167,21 +168,45 @@ nlohmann::json cart_of(const Reply& r, std::size_t at) {
     return nlohmann::json::parse(r.at(at).str());
 }
 
-// Lines of books deleted since they were added (the catalog is Postgres).
-std::vector<std::int64_t> deleted_books(Backends& b, const nlohmann::json& cart) {
-    if (cart.at("items").empty()) return {};
+// What the catalog (Postgres) says of the cart's lines now: books deleted
+// since they were added, and lines whose price or currency is no longer the
+// catalog's (API.md §4: the cart's prices are the current ones whenever the
+// cart is returned, so what the client sees is what checkout charges).
+struct StaleLines {
+    std::vector<std::int64_t> gone;
+    std::vector<SetQuantity> repriced;
+};
+
+StaleLines stale_lines(Backends& b, const nlohmann::json& cart) {
+    StaleLines out;
+    const auto& items = cart.at("items");
+    if (items.empty()) return out;
     std::string ids = "{";
-    for (const auto& item : cart.at("items"))
+    for (const auto& item : items)
         ids += (ids.size() > 1 ? "," : "") + item.at("bookId").get<std::string>();
     ids += "}";
-    std::vector<std::int64_t> out;
+    std::map<std::int64_t, std::pair<std::int64_t, std::string>> current;
     b.pg.transact([&](pqxx::work& w) {
+        current.clear();
         auto rows = w.exec_params(
-            "SELECT x FROM unnest($1::bigint[]) x WHERE NOT EXISTS "
-            "(SELECT 1 FROM books WHERE id = x AND deleted_at IS NULL)",
+            "SELECT id, price_cents, currency FROM books "
+            "WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL",
             ids);
-        for (const auto& row : rows) out.push_back(row[0].as<std::int64_t>());
+        for (const auto& row : rows)
+            current[row[0].as<std::int64_t>()] = {row[1].as<std::int64_t>(),
+                                                  row[2].as<std::string>()};
     });
+    const std::string cart_currency = cart.value("currency", std::string());
+    for (const auto& item : items) {
+        std::int64_t id = std::stoll(item.at("bookId").get<std::string>());
+        auto it = current.find(id);
+        if (it == current.end()) {
+            out.gone.push_back(id);
+        } else if (it->second.first != item.at("priceCents").get<std::int64_t>() ||
+                   (!cart_currency.empty() && it->second.second != cart_currency)) {
+            out.repriced.push_back({id, item.at("quantity").get<std::int64_t>()});
+        }
+    }
     return out;
 }
 
@@ -235,12 +260,26 @@ nlohmann::json get(Backends& b, const std::string& user_id) {
         if (r.is_nil()) throw Error::unavailable("cart");
     }
     auto cart = nlohmann::json::parse(r.str());
-    auto gone = deleted_books(b, cart);
-    for (auto id : gone) {
+    auto stale = stale_lines(b, cart);
+    for (auto id : stale.gone) {
         try {
             cart = remove_item(b, user_id, id);
         } catch (const Error& e) {
             if (e.code() != ErrorCode::kNotFound) throw;  // another request removed it first
+        }
+    }
+    // A line set again takes the catalog's price (set_quantity reads the book
+    // through the read cache, which a price change invalidated). A line that
+    // cannot be set (sold out, another currency than the rest) keeps its old
+    // price here; checkout refuses it with PRICE_CHANGED rather than charge
+    // what the client was not shown.
+    for (const auto& line : stale.repriced) {
+        try {
+            cart = set_quantity(b, user_id, line).cart;
+        } catch (const Error& e) {
+            if (e.code() == ErrorCode::kUnavailable) throw;
+            log::warn("cart line not repriced",
+                      {{"userId", user_id}, {"bookId", line.book_id}, {"error", e.what()}});
         }
     }
     return cart;
