@@ -3,7 +3,7 @@
 // /metrics and GET /api/v1/admin/outbox/failed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { get, post, psql, waitFor, assertError } from '../lib/client.mjs';
+import { get, post, psql, waitFor, assertError, redisCli, CLUSTER } from '../lib/client.mjs';
 import { loginAdmin, loginUser } from '../lib/auth_helpers.mjs';
 
 const gauge = (text) => Number(text.match(/^bazaar_outbox_failed_rows (\d+)$/m)?.[1]);
@@ -71,4 +71,26 @@ test('an admin re-drives one row set aside, then all of them; the relay publishe
   const user = await loginUser(2);
   assertError(await post('/api/v1/admin/outbox/redrive', undefined, { token: user.accessToken }), 403, 'FORBIDDEN');
   assertError(await post(`/api/v1/admin/outbox/${two}/redrive`, undefined, { token: user.accessToken }), 403, 'FORBIDDEN');
+});
+
+// Issue 18: one bad live-event row does not stall the live relay. Redis
+// refuses this row's event for a fault of its own (its room's stream key
+// holds a string: WRONGTYPE): it is set aside with the error, and the rows
+// beside it are published (they used to wait behind it for ever).
+test('a live event Redis refuses for its own fault is set aside; the others are published', { skip: CLUSTER && 'keys of one node' }, async () => {
+  const tag = `t-live-${Date.now()}`;
+  redisCli('SET', `{${tag}-bad}:events`, 'not a stream');
+  try {
+    const live = (room, key) => psql(`INSERT INTO outbox (topic, payload, ordering_key)
+      VALUES ('live', '{"room": "${room}", "event": "t.ping", "data": "{}"}', '${key}') RETURNING id`).split('\n')[0];
+    const bad = live(`${tag}-bad`, `${tag}:a`);
+    const good = live(`${tag}-good`, `${tag}:b`);
+    psql('NOTIFY bazaar_outbox_jobs');
+    await waitFor('the good event published', () => psql(`SELECT published_at IS NOT NULL FROM outbox WHERE id = ${good}`) === 't');
+    await waitFor('the bad event set aside', () => psql(`SELECT failed_at IS NOT NULL FROM outbox WHERE id = ${bad}`) === 't');
+    assert.match(psql(`SELECT last_error FROM outbox WHERE id = ${bad}`), /WRONGTYPE/);
+    assert.equal(psql(`SELECT published_at IS NULL FROM outbox WHERE id = ${bad}`), 't');
+  } finally {
+    redisCli('DEL', `{${tag}-bad}:events`);
+  }
 });
