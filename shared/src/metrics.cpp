@@ -33,18 +33,18 @@ const char* const kCounterNames[kCounters] = {"bazaar_cache_hits_total",
                                               "bazaar_payment_mismatches_total",
                                               "bazaar_refund_failures_total"};
 const char* const kCounterHelp[kCounters] = {
-    "Cache lookups answered from Redis",
-    "Cache lookups that went to Postgres",
-    "Reads served from Postgres because Redis was down",
-    "Requests refused by a rate limit",
+    "Cache lookups answered from Redis", "Cache lookups that went to Postgres",
+    "Reads served from Postgres because Redis was down", "Requests refused by a rate limit",
     "Cache lookups answered from this process's near cache (no Redis round trip)",
     "Must-survive Redis writes acknowledged before REDIS_WAIT_REPLICAS replicas had them",
-    "Outbox relay runs that found Redis or Postgres unavailable or refusing and backed off "
-    "(the rows wait; no attempt of theirs is counted)",
+    // (parenthesised: clang's -Wstring-concatenation takes two adjacent
+    // literals in an array for a missing comma)
+    ("Outbox relay runs that found Redis or Postgres unavailable or refusing and backed off "
+     "(the rows wait; no attempt of theirs is counted)"),
     "Outbox rows (jobs and live events) set aside for a fault of their own",
     "Items of a worker sweep (an overdue order) skipped after an error of their own",
-    "Payment events whose amount, currency or order did not match their order (refunded; "
-    "alert on any)",
+    ("Payment events whose amount, currency or order did not match their order (refunded; "
+     "alert on any)"),
     "Refunds the payment provider failed (orders now REFUND_FAILED; alert on any)"};
 
 // The file of bazaar-worker's counters, beside the fcgi file: see open_worker().
