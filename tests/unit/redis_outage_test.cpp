@@ -3,10 +3,14 @@
 // command (sent again only when provably safe). Against FakeRedisNode.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "bazaar/error.hpp"
+#include "bazaar/metrics.hpp"
 #include "bazaar/queue/outbox_relay.hpp"
 #include "bazaar/redis.hpp"
 #include "fake_redis_node.hpp"
@@ -156,4 +160,23 @@ TEST(OutboxRelayBackoff, OutagesAreToldFromTheRowsOwnFaults) {
     EXPECT_FALSE(queue::is_outage(RedisError("ERR unknown dependency x")));
     EXPECT_FALSE(queue::is_outage(Error::validation("dependsOn", "unknown")));
     EXPECT_FALSE(queue::is_outage(std::runtime_error("bad job")));
+}
+
+// The relay and the sweeps count in bazaar-worker, /metrics is rendered by
+// bazaar-fcgi: the worker's file beside the fcgi one is added in.
+TEST(WorkerMetrics, TheWorkersCountersReachTheFcgiRender) {
+    namespace fs = std::filesystem;
+    fs::path dir = fs::path(::testing::TempDir()) / ("metrics-worker-" + std::to_string(getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    metrics::open_worker(dir.string());  // as bazaar-worker
+    metrics::inc(metrics::Counter::kOutboxOutageRetries, 3);
+    metrics::inc(metrics::Counter::kOutboxSetAside, 2);
+    metrics::open((dir / "metrics.shm").string(), {"unmatched", "GET /x"});  // as bazaar-fcgi
+    metrics::inc(metrics::Counter::kOutboxSetAside, 1);
+    std::string text = metrics::render();
+    EXPECT_NE(text.find("bazaar_outbox_outage_retries_total 3\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("bazaar_outbox_set_aside_total 3\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("bazaar_sweep_item_failures_total 0\n"), std::string::npos) << text;
+    fs::remove_all(dir);
 }
