@@ -251,7 +251,7 @@ std::int64_t parse_book_id(std::string_view text) {
     return id;
 }
 
-nlohmann::json get(Backends& b, const std::string& user_id) {
+nlohmann::json get(Backends& b, const std::string& user_id, Prices prices) {
     std::vector<std::string> keys{cart_key(user_id)};
     Reply r = b.redis.eval_script("cart_read", keys, {});
     if (r.is_nil()) {
@@ -273,6 +273,7 @@ nlohmann::json get(Backends& b, const std::string& user_id) {
     // cannot be set (sold out, another currency than the rest) keeps its old
     // price here; checkout refuses it with PRICE_CHANGED rather than charge
     // what the client was not shown.
+    if (prices == Prices::kAsShown) return cart;
     for (const auto& line : stale.repriced) {
         try {
             cart = set_quantity(b, user_id, line).cart;

@@ -241,7 +241,7 @@ Held lock_and_read_held(pqxx::work& w, const std::string& user_id) {
 
 Order checkout(Backends& b, const std::string& user_id, const BeforeCommit& before_commit,
                const std::string& idempotency_key) {
-    auto cart = cart::get(b, user_id);
+    auto cart = cart::get(b, user_id, cart::Prices::kAsShown);
     const auto& cart_items = cart.at("items");
     if (cart_items.empty()) throw Error::validation("cart", "is empty");
     std::int64_t version = cart.at("version").get<std::int64_t>();

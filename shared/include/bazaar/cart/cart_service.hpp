@@ -77,8 +77,14 @@ struct Change {
     std::vector<Adjustment> adjusted;
 };
 
-// The user's cart (rebuilt from Postgres first when Redis has none).
-nlohmann::json get(Backends& b, const std::string& user_id);
+// The user's cart (rebuilt from Postgres first when Redis has none); lines
+// of deleted books are dropped.
+//   kCurrent   what GET /cart returns: a line whose price or currency is no
+//              longer the catalog's is set again from it first (API.md §4).
+//   kAsShown   the prices the client was last shown, for checkout to compare
+//              with the catalog (PRICE_CHANGED rather than charge silently).
+enum class Prices { kCurrent, kAsShown };
+nlohmann::json get(Backends& b, const std::string& user_id, Prices prices = Prices::kCurrent);
 // Sets a line. Error::not_found("book") for a missing or deleted book,
 // Error(kOutOfStock) when none is in stock, Error(kConflict) for a book in
 // another currency than the cart's, and Error(kConflict) naming `items` for a
