@@ -4,10 +4,8 @@
 #include <vector>
 
 #include "bazaar/backends.hpp"
-#include "bazaar/error.hpp"
 #include "bazaar/idempotency/idempotency.hpp"
 #include "bazaar/log.hpp"
-#include "bazaar/metrics.hpp"
 #include "bazaar/orders/order_service.hpp"
 #include "bazaar/orders/stock.hpp"
 
@@ -16,43 +14,6 @@ namespace bazaar::worker {
 namespace {
 
 constexpr int kBatch = 200;
-
-bool is_outage(const std::exception& e) {
-    const auto* err = dynamic_cast<const Error*>(&e);
-    return err && err->code() == ErrorCode::kUnavailable;
-}
-
-// Expires overdue orders one by one, each on its own: an order whose expiry
-// fails for a reason of its own (a row that breaks a constraint, a stock
-// counter Redis refuses as the wrong type...) is logged, counted
-// (bazaar_sweep_item_failures_total) and skipped, and the others are still
-// expired. An outage stops the step: every other order would fail the same
-// way. The SELECT is only the candidate list (the oldest first, like
-// orders::expire_overdue): orders::expire() re-checks the rule under the
-// order's row lock, so a stale candidate is a no-op.
-int expire_each(Backends& b) {
-    std::vector<std::string> due;
-    b.pg.transact([&](pqxx::work& w) {
-        due.clear();
-        for (const auto& r :
-             w.exec_params("SELECT id::text FROM orders WHERE status = 'PAYMENT_PENDING' "
-                           "AND expires_at <= now() ORDER BY expires_at LIMIT $1",
-                           kBatch))
-            due.push_back(r[0].as<std::string>());
-    });
-    int expired = 0;
-    for (const auto& id : due) {
-        try {
-            expired += orders::expire(b, id) ? 1 : 0;
-        } catch (const std::exception& e) {
-            if (is_outage(e)) throw;
-            metrics::inc(metrics::Counter::kSweepItemFailures);
-            log::error("overdue order could not be expired; skipped this round",
-                       {{"orderId", id}, {"error", e.what()}});
-        }
-    }
-    return expired;
-}
 
 }  // namespace
 
@@ -77,7 +38,7 @@ void OrderSweeper::loop() {
     };
     for (int round = 1; !stopping(); ++round) {
         step(0, "expire", [&] {
-            int expired = expire_each(b);
+            int expired = orders::expire_overdue(b, kBatch);
             if (expired > 0) log::info("overdue orders expired", {{"orders", expired}});
         });
         step(1, "holds", [&] { orders::stock::sweep_holds(b.pg, b.redis, kBatch); });

@@ -13,6 +13,7 @@
 #include "bazaar/events/live_outbox.hpp"
 #include "bazaar/log.hpp"
 #include "bazaar/mail/mail_jobs.hpp"
+#include "bazaar/metrics.hpp"
 #include "bazaar/orders/order_limits.hpp"
 #include "bazaar/payments/amounts.hpp"
 #include "bazaar/payments/payment_service.hpp"
@@ -606,6 +607,16 @@ bool expire(Backends& b, const std::string& order_id) {
     return true;
 }
 
+namespace {
+// expire() re-checks the rule under the order's row lock, so an order
+// skipped here is tried again by the next run.
+void skip_overdue(const std::string& order_id, const std::exception& e) {
+    metrics::inc(metrics::Counter::kSweepItemFailures);
+    log::error("overdue order could not be expired; skipped this round",
+               {{"orderId", order_id}, {"error", e.what()}});
+}
+}  // namespace
+
 int expire_overdue(Backends& b, int limit) {
     std::vector<std::string> due;
     b.pg.transact([&](pqxx::work& w) {
@@ -617,7 +628,16 @@ int expire_overdue(Backends& b, int limit) {
             due.push_back(r[0].as<std::string>());
     });
     int n = 0;
-    for (const auto& id : due) n += expire(b, id) ? 1 : 0;
+    for (const auto& id : due) {
+        try {
+            n += expire(b, id) ? 1 : 0;
+        } catch (const Error& e) {
+            if (e.code() == ErrorCode::kUnavailable) throw;
+            skip_overdue(id, e);
+        } catch (const std::exception& e) {
+            skip_overdue(id, e);
+        }
+    }
     return n;
 }
 

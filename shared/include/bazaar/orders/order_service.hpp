@@ -178,7 +178,12 @@ Order cancel(Backends& b, const std::string& user_id, const std::string& order_i
 // second run, a paid order or a cancelled one is a no-op.
 bool expire(Backends& b, const std::string& order_id);
 // Expires up to `limit` overdue orders the delayed jobs have not (their
-// Redis copy was lost); returns how many. bazaar-worker runs it periodically.
+// Redis copy was lost), oldest first; returns how many. Each order on its
+// own: one whose expiry fails for a reason of its own is logged, counted
+// (bazaar_sweep_item_failures_total) and skipped, the others still expire.
+// An outage (Error kUnavailable) stops the batch and is thrown: every other
+// order would fail the same way. The order sweeper of bazaar-worker and the
+// cleanup pipeline's job both run it.
 int expire_overdue(Backends& b, int limit);
 
 /* ---- stock of one order (payments) ---- */
