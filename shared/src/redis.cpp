@@ -7,6 +7,7 @@
 #include <openssl/sha.h>
 #include <poll.h>
 #include <sds.h>
+#include <sys/socket.h>
 
 #include <cctype>
 #include <cerrno>
@@ -198,12 +199,18 @@ void RedisConnection::set_timeout(int ms) {
 }
 
 // A kept connection whose server has closed it meanwhile (a restart, a
-// timeout, CLIENT KILL) has something to read (the end of the stream) while
-// no command is outstanding: it is dropped before anything is written on
-// it, so that the command goes out once, on a fresh connection.
+// timeout, CLIENT KILL) has reached the end of its stream while no command
+// is outstanding: it is dropped before anything is written on it, so that
+// the command goes out once, on a fresh connection. Readable data alone is
+// not a close: a subscriber's connection has its messages waiting there,
+// and they must still be read (so the end of the stream is told apart by a
+// hang-up or a peek that reads 0 bytes).
 bool RedisConnection::closed_while_idle() const {
     pollfd p{ctx_->fd, static_cast<short>(POLLIN | POLLRDHUP), 0};
-    return ::poll(&p, 1, 0) > 0;
+    if (::poll(&p, 1, 0) <= 0) return false;
+    if (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) return true;
+    char byte;
+    return ::recv(ctx_->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
 void RedisConnection::ensure() {
