@@ -67,6 +67,22 @@ struct Fixture {
         return stock::available(b.redis, book).value_or(expected);
     }
 
+    // A table whose rows make COMMIT take 1.5 s (a deferred trigger): a
+    // transaction that inserts into test_slow_commit is slow exactly at its
+    // COMMIT, as a loaded or frozen server is.
+    void install_slow_commit() {
+        b.pg.transact([&](pqxx::work& w) {
+            w.exec(
+                "CREATE TABLE IF NOT EXISTS test_slow_commit (id bigserial PRIMARY KEY);"
+                "CREATE OR REPLACE FUNCTION test_slow_commit_sleep() RETURNS trigger "
+                "LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1.5); RETURN NULL; END $$;"
+                "DROP TRIGGER IF EXISTS test_slow_commit_t ON test_slow_commit;"
+                "CREATE CONSTRAINT TRIGGER test_slow_commit_t AFTER INSERT ON test_slow_commit "
+                "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION "
+                "test_slow_commit_sleep()");
+        });
+    }
+
     // Makes the hold of `order_id` due now, as if its lease had run out.
     void expire_lease(const std::string& order_id) {
         b.redis.command({"ZADD", "{stock}:holds", "0", order_id});
@@ -112,16 +128,7 @@ TEST(StockHolds, ACommitAfterTheSweepCancelledItsHoldStillTakesTheStock) {
 // sweep then finds the order and keeps the stock taken.
 TEST(StockHolds, ACommitInDoubtLeavesItsHoldToTheSweepWhichFindsTheOrder) {
     Fixture f(4);
-    f.b.pg.transact([&](pqxx::work& w) {
-        w.exec(
-            "CREATE TABLE IF NOT EXISTS test_slow_commit (id bigserial PRIMARY KEY);"
-            "CREATE OR REPLACE FUNCTION test_slow_commit_sleep() RETURNS trigger "
-            "LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1.5); RETURN NULL; END $$;"
-            "DROP TRIGGER IF EXISTS test_slow_commit_t ON test_slow_commit;"
-            "CREATE CONSTRAINT TRIGGER test_slow_commit_t AFTER INSERT ON test_slow_commit "
-            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION "
-            "test_slow_commit_sleep()");
-    });
+    f.install_slow_commit();
     std::string user = f.new_user();
     cart::set_quantity(f.b, user, {f.book, 3});
 
@@ -199,16 +206,7 @@ TEST(StockHolds, ACheckoutThatSurelyFailedGivesItsHoldBackAtOnce) {
 // the next reload: orders that Postgres then refuses).
 TEST(StockHolds, TheSweepWaitsForACommitStillRunningBeforeJudgingItsHold) {
     Fixture f(4);
-    f.b.pg.transact([&](pqxx::work& w) {
-        w.exec(
-            "CREATE TABLE IF NOT EXISTS test_slow_commit (id bigserial PRIMARY KEY);"
-            "CREATE OR REPLACE FUNCTION test_slow_commit_sleep() RETURNS trigger "
-            "LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1.5); RETURN NULL; END $$;"
-            "DROP TRIGGER IF EXISTS test_slow_commit_t ON test_slow_commit;"
-            "CREATE CONSTRAINT TRIGGER test_slow_commit_t AFTER INSERT ON test_slow_commit "
-            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION "
-            "test_slow_commit_sleep()");
-    });
+    f.install_slow_commit();
     std::string user = f.new_user();
     cart::set_quantity(f.b, user, {f.book, 3});
 
