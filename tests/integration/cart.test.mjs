@@ -179,7 +179,7 @@ test('clamping to the stock is reported in adjusted; no stock is 409; deleted bo
   assert.equal(events(u.user.id).at(-1).event, 'cart.item_removed');
 });
 
-test('the cart shows the catalog\'s current prices whenever it is read, and checks out at what it showed', async () => {
+test('the cart shows the catalog\'s current prices whenever it is returned, and checks out at what it showed', async () => {
   const u = await registerUser('cart');
   const a = await createBook({ priceCents: 1000 });
   const b = await createBook({ priceCents: 300 });
@@ -195,9 +195,15 @@ test('the cart shows the catalog\'s current prices whenever it is read, and chec
   assert.equal(after.version, before.version + 1, 'the repricing is a change every tab hears of');
   // Unchanged prices: reading again changes nothing.
   assert.equal((await cartOf(u)).json.data.version, after.version);
+  // A change of another line returns the cart at current prices too.
+  assert.equal((await request('PATCH', `/api/v1/books/${a.id}`, { body: { priceCents: 1200 }, token: admin.accessToken })).status, 200);
+  const changed = (await setItem(u, { bookId: b.id, quantity: 2 })).json.data;
+  assert.deepEqual(changed.items.map((i) => [i.bookId, i.priceCents, i.quantity]).sort(),
+    [[a.id, 1200, 2], [b.id, 300, 2]].sort());
+  assert.equal(changed.totalCents, 3000);
   const order = await post('/api/v1/orders', {}, { token: u.accessToken, headers: { 'Idempotency-Key': `reprice-${Date.now()}` } });
   assert.equal(order.status, 201, order.text);
-  assert.equal(order.json.data.totalCents, 3300, 'charged what the cart showed');
+  assert.equal(order.json.data.totalCents, 3000, 'charged what the cart showed');
 });
 
 test("another user's cart is never visible or changeable", async () => {

@@ -6,7 +6,7 @@
 // 1000 events. Together: a full cart changed well over a thousand times
 // leaves the user's keys far below a few MB (the memory is measured with
 // MEMORY USAGE on the user's own keys, which other suites running at the
-// same time do not move). Rules: docs/notes/cart-bounds.md.
+// same time do not move). Rules: docs/cart.md.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, get, post, assertError, redisCli, psql } from '../lib/client.mjs';

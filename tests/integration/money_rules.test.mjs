@@ -1,5 +1,5 @@
 // Checkout and payments exactly right (issue 18, items 3, 4, 8 and the low
-// payment/checkout items; docs/notes/orders-payments.md), through nginx
+// payment/checkout items; docs/orders-payments.md), through nginx
 // against the real stack:
 //   - payments/init without Idempotency-Key (the contract does not ask for it);
 //   - the admin's status moves: fulfilment and cancellation only, never a
@@ -381,4 +381,38 @@ test('the cart\'s clear is committed with the order (a job), and that job clears
   psql(`INSERT INTO outbox (topic, payload) SELECT topic, jsonb_set(payload, '{options,jobId}', '"clear-cart:again-${order.id}"') FROM outbox WHERE payload->'options'->>'jobId' = 'clear-cart:${order.id}'`);
   psql('NOTIFY bazaar_outbox_jobs');
   await waitFor('the job clears the ordered cart', async () => (await cartOf(user)).items.length === 0);
+});
+
+test('a cart rebuilt after its durable copy was purged never counts through a version an order consumed', async () => {
+  const user = await registerUser('reborn');
+  const book = await createBook();
+  const first = await orderFor(user, [[book, 1]]);
+  assert.equal(statusOf(first.id), 'PAYMENT_PENDING');
+  // What 30 idle days do: the live cart expires and the idle-cart cleanup
+  // deletes its durable copy.
+  redisCli('DEL', `{u:${user.user.id}}:cart`);
+  psql(`DELETE FROM carts WHERE user_id = '${user.user.id}'`);
+  const rebuilt = await cartOf(user);
+  assert.deepEqual(rebuilt.items, []);
+  assert.ok(rebuilt.version >= 1, `version ${rebuilt.version} would count through the ordered one`);
+  assert.equal((await addToCart(user, book, 1)).status, 200);
+  const res = await checkout(user);
+  assert.equal(res.status, 201, res.text);
+});
+
+test('an Idempotency-Key reused after its 24 h is a new request: a new order, not the old one replayed', async () => {
+  const user = await registerUser('oldkey');
+  const book = await createBook();
+  const k = key();
+  assert.equal((await addToCart(user, book, 1)).status, 200);
+  const first = await checkout(user, k);
+  assert.equal(first.status, 201, first.text);
+  // A day later: the key's record is purged, the order is a day old.
+  psql(`DELETE FROM idempotency_keys WHERE user_id = '${user.user.id}'`);
+  psql(`UPDATE orders SET created_at = now() - interval '25 hours' WHERE id = '${first.json.data.id}'`);
+  assert.equal((await addToCart(user, book, 2)).status, 200);
+  const second = await checkout(user, k);
+  assert.equal(second.status, 201, second.text);
+  assert.notEqual(second.json.data.id, first.json.data.id);
+  assert.equal(second.json.data.items[0].quantity, 2);
 });

@@ -1,5 +1,5 @@
 // Stock shown and stock counted are always right (issue 18, items 5 and 6;
-// the rule is in docs/notes/stock.md):
+// the rule is in docs/orders-payments.md, "Stock"):
 //   - GET /books/:id, the book lists and the cart's clamp follow every
 //     committed stock change at once (checkout, cancel, expiry, payment),
 //     however warm the read cache was (API.md §3 read-your-writes, §4 "the
@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { request, get, post, assertError, psql, waitFor } from '../lib/client.mjs';
+import { request, get, post, assertError, psql, waitFor, redisCli } from '../lib/client.mjs';
 import { loginAdmin, registerUser } from '../lib/auth_helpers.mjs';
 
 const VAR = path.resolve(process.env.BAZAAR_VAR_DIR || 'var/test');
@@ -91,6 +91,26 @@ test('a sold-out book shows 0 at once and the cart refuses it; a cancel shows th
 
 // The worker's expiry releases the stock: the book shows it without waiting
 // for the cached body's TTL (minutes; the deadline here is seconds).
+test('the cart clamps to the live availability: copies held by a checkout in flight are not offered', async () => {
+  const book = await createBook(5);
+  const buyer = await registerUser('truth');
+  assert.equal((await addToCart(buyer.accessToken, book.id, 1)).status, 200);
+  assert.equal((await checkout(buyer.accessToken)).status, 201);  // loads the book's counter: 4
+  await warm(book.id);  // the cached book says 4 as well
+  // Another checkout's hold, taken in Redis and not committed yet: what
+  // lua/stock_reserve.lua does to the counter before the order's transaction.
+  const key = `{stock}:b:${book.id}`;
+  assert.equal(redisCli('HINCRBY', key, 'a', '-3'), '1');
+  try {
+    const other = await registerUser('truth');
+    const res = await addToCart(other.accessToken, book.id, 4);
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(res.json.data.adjusted, [{ bookId: String(book.id), requested: 4, granted: 1 }]);
+  } finally {
+    redisCli('HINCRBY', key, 'a', '3');
+  }
+});
+
 test('an expired order shows its copies again at once', async () => {
   const book = await createBook(2);
   const buyer = await registerUser('truth');

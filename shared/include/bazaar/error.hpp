@@ -29,7 +29,7 @@ enum class ErrorCode {
     kRateLimited,
     kInternal,
     kUnavailable,
-    // Checkout and payments (docs/notes/orders-payments.md), all 409.
+    // Checkout and payments (docs/orders-payments.md), all 409.
     kOrderLimit,          // ORDER_MAX_* per-user limits of unpaid orders
     kCartAlreadyOrdered,  // this cart version became an order already
     kPriceChanged,        // a price differs from the one the cart showed

@@ -13,6 +13,7 @@
 #include "bazaar/json_input.hpp"
 #include "bazaar/key_tags.hpp"
 #include "bazaar/log.hpp"
+#include "bazaar/orders/stock.hpp"
 #include "bazaar/queue/producer.hpp"
 
 namespace bazaar::cart {
@@ -76,15 +77,18 @@ CartBook find_book(Backends& b, std::int64_t id, const cache::Piggyback* piggyba
 void restore(Backends& b, const std::string& user_id) {
     std::vector<std::string> args;
     b.pg.transact([&](pqxx::work& w) {
-        auto head = w.exec_params(
-            "SELECT version, (extract(epoch FROM updated_at) * 1000)::bigint FROM carts "
-            "WHERE user_id = $1",
+        // The version goes on from the highest one ever ordered as well: a
+        // cart whose durable copy is gone (idle carts are purged) or behind
+        // must never count through a version an order consumed, or its
+        // checkout would be refused as CART_ALREADY_ORDERED.
+        auto head = w.exec_params1(
+            "SELECT GREATEST(COALESCE(c.version, 0), "
+            "  COALESCE((SELECT max(cart_version) FROM orders WHERE user_id = $1), 0)), "
+            "COALESCE((extract(epoch FROM c.updated_at) * 1000)::bigint, 0), c.user_id IS NULL "
+            "FROM (SELECT 1) AS one LEFT JOIN carts c ON c.user_id = $1",
             user_id);
-        if (head.empty()) {
-            args = {"0", "0"};
-            return;
-        }
-        args = {head[0][0].as<std::string>(), head[0][1].as<std::string>()};
+        args = {head[0].as<std::string>(), head[1].as<std::string>()};
+        if (head[2].as<bool>()) return;  // no durable copy: an empty cart
         // Deleted books are dropped here: what the client sees never lists them.
         auto lines = w.exec_params(
             "SELECT i.book_id, i.quantity, b.title, b.price_cents, b.currency "
@@ -251,44 +255,25 @@ std::int64_t parse_book_id(std::string_view text) {
     return id;
 }
 
-nlohmann::json get(Backends& b, const std::string& user_id, Prices prices) {
-    std::vector<std::string> keys{cart_key(user_id)};
-    Reply r = b.redis.eval_script("cart_read", keys, {});
-    if (r.is_nil()) {
-        restore(b, user_id);
-        r = b.redis.eval_script("cart_read", keys, {});
-        if (r.is_nil()) throw Error::unavailable("cart");
-    }
-    auto cart = nlohmann::json::parse(r.str());
-    auto stale = stale_lines(b, cart);
-    for (auto id : stale.gone) {
-        try {
-            cart = remove_item(b, user_id, id);
-        } catch (const Error& e) {
-            if (e.code() != ErrorCode::kNotFound) throw;  // another request removed it first
-        }
-    }
-    // A line set again takes the catalog's price (set_quantity reads the book
-    // through the read cache, which a price change invalidated). A line that
-    // cannot be set (sold out, another currency than the rest) keeps its old
-    // price here; checkout refuses it with PRICE_CHANGED rather than charge
-    // what the client was not shown.
-    if (prices == Prices::kAsShown) return cart;
-    for (const auto& line : stale.repriced) {
-        try {
-            cart = set_quantity(b, user_id, line).cart;
-        } catch (const Error& e) {
-            if (e.code() == ErrorCode::kUnavailable) throw;
-            log::warn("cart line not repriced",
-                      {{"userId", user_id}, {"bookId", line.book_id}, {"error", e.what()}});
-        }
-    }
-    return cart;
-}
+namespace {
 
-Change set_quantity(Backends& b, const std::string& user_id, const SetQuantity& in,
-                    const cache::Piggyback* piggyback) {
+// How a line is set: a client's change is clamped to the live stock; a
+// repricing keeps the quantity the client chose (it only takes the current
+// price: lowering a quantity unasked would be a change without `adjusted`;
+// checkout then reports any shortage as OUT_OF_STOCK).
+enum class Clamp { kToStock, kKeepQuantity };
+
+// One line set from the catalog (the rest of the cart untouched).
+Change set_line(Backends& b, const std::string& user_id, const SetQuantity& in,
+                const cache::Piggyback* piggyback, Clamp clamp = Clamp::kToStock) {
     CartBook book = find_book(b, in.book_id, piggyback);
+    // Clamp to the live availability (API.md §4), not the cached figure: the
+    // book's stock counter counts the checkouts in flight too. A counter not
+    // loaded (no checkout of the book since the last reload) means no hold
+    // either, and the cached figure is what Postgres committed: every stock
+    // change invalidates it (catalog::stock_changed).
+    if (auto live = orders::stock::available(b.redis, in.book_id)) book.stock = *live;
+    if (clamp == Clamp::kKeepQuantity) book.stock = std::max(book.stock, in.quantity);
     std::vector<std::string> args{std::to_string(in.book_id),
                                   std::to_string(in.quantity),
                                   std::to_string(std::max<std::int64_t>(book.stock, 0)),
@@ -326,10 +311,92 @@ Change set_quantity(Backends& b, const std::string& user_id, const SetQuantity& 
     return c;
 }
 
+// The lines other than `except` whose price or currency the read cache says
+// is no longer the catalog's (a price change invalidates the book's entry;
+// with the near cache a hit costs no round trip). A book gone from the
+// catalog is left to GET, which drops its line.
+std::vector<SetQuantity> repriced_lines(Backends& b, const nlohmann::json& cart,
+                                        std::int64_t except) {
+    std::vector<SetQuantity> out;
+    const std::string currency = cart.value("currency", std::string());
+    for (const auto& item : cart.at("items")) {
+        std::int64_t id = std::stoll(item.at("bookId").get<std::string>());
+        if (id == except) continue;
+        try {
+            CartBook book = find_book(b, id, nullptr);
+            if (book.price_cents != item.at("priceCents").get<std::int64_t>() ||
+                (!currency.empty() && book.currency != currency))
+                out.push_back({id, item.at("quantity").get<std::int64_t>()});
+        } catch (const Error& e) {
+            if (e.code() != ErrorCode::kNotFound) throw;
+        }
+    }
+    return out;
+}
+
+// Sets each line again from the catalog; returns the cart after the last
+// one (or `cart` when none could be set). A line that cannot be set (sold
+// out, another currency than the rest) keeps its old price, and checkout
+// refuses it with PRICE_CHANGED rather than charge what was not shown.
+nlohmann::json set_lines_again(Backends& b, const std::string& user_id,
+                               const std::vector<SetQuantity>& lines, nlohmann::json cart) {
+    for (const auto& line : lines) {
+        try {
+            cart = set_line(b, user_id, line, nullptr, Clamp::kKeepQuantity).cart;
+        } catch (const Error& e) {
+            if (e.code() == ErrorCode::kUnavailable) throw;
+            log::warn("cart line not repriced",
+                      {{"userId", user_id}, {"bookId", line.book_id}, {"error", e.what()}});
+        }
+    }
+    return cart;
+}
+
+}  // namespace
+
+nlohmann::json get(Backends& b, const std::string& user_id, Prices prices) {
+    std::vector<std::string> keys{cart_key(user_id)};
+    Reply r = b.redis.eval_script("cart_read", keys, {});
+    if (r.is_nil()) {
+        restore(b, user_id);
+        r = b.redis.eval_script("cart_read", keys, {});
+        if (r.is_nil()) throw Error::unavailable("cart");
+    }
+    auto cart = nlohmann::json::parse(r.str());
+    auto stale = stale_lines(b, cart);
+    for (auto id : stale.gone) {
+        try {
+            cart = remove_item(b, user_id, id);
+        } catch (const Error& e) {
+            if (e.code() != ErrorCode::kNotFound) throw;  // another request removed it first
+        }
+    }
+    // A line set again takes the catalog's price (set_quantity reads the book
+    // through the read cache, which a price change invalidated). A line that
+    // cannot be set (sold out, another currency than the rest) keeps its old
+    // price here; checkout refuses it with PRICE_CHANGED rather than charge
+    // what the client was not shown.
+    if (prices == Prices::kAsShown) return cart;
+    return set_lines_again(b, user_id, stale.repriced, std::move(cart));
+}
+
+// API.md §4: the cart's prices are the catalog's current ones whenever the
+// cart is returned, so the other lines are checked too (GET checks them
+// against Postgres itself).
+Change set_quantity(Backends& b, const std::string& user_id, const SetQuantity& in,
+                    const cache::Piggyback* piggyback) {
+    Change c = set_line(b, user_id, in, piggyback);
+    auto stale = repriced_lines(b, c.cart, in.book_id);
+    c.cart = set_lines_again(b, user_id, stale, std::move(c.cart));
+    return c;
+}
+
 nlohmann::json remove_item(Backends& b, const std::string& user_id, std::int64_t book_id) {
     Reply r = run_change(b, user_id, "cart_remove_item", {std::to_string(book_id)}, 1, 2);
     if (r.at(0).integer() == 0) throw Error::not_found("cart item");
-    return cart_of(r, 3);
+    auto cart = cart_of(r, 3);
+    auto stale = repriced_lines(b, cart, book_id);
+    return set_lines_again(b, user_id, stale, std::move(cart));
 }
 
 nlohmann::json clear(Backends& b, const std::string& user_id) {

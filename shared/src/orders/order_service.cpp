@@ -11,6 +11,7 @@
 #include "bazaar/error.hpp"
 #include "bazaar/events/live_events.hpp"
 #include "bazaar/events/live_outbox.hpp"
+#include "bazaar/idempotency/idempotency.hpp"
 #include "bazaar/log.hpp"
 #include "bazaar/mail/mail_jobs.hpp"
 #include "bazaar/metrics.hpp"
@@ -152,11 +153,15 @@ nlohmann::json to_json(const Order& o) {
 
 namespace {
 
+// An order answers for its Idempotency-Key as long as the key's record
+// lives (API.md §5: 24 h per user and key, idempotency::kKeyTtlS); after
+// that the same key is a new request.
 std::optional<Order> find_by_key(pqxx::work& w, const std::string& user_id,
                                  const std::string& key) {
     auto rows = w.exec_params(std::string("SELECT ") + kOrderColumns +
-                                  " FROM orders WHERE user_id = $1 AND idempotency_key = $2",
-                              user_id, key);
+                                  " FROM orders WHERE user_id = $1 AND idempotency_key = $2 "
+                                  "AND created_at > now() - make_interval(secs => $3)",
+                              user_id, key, idempotency::kKeyTtlS);
     if (rows.empty()) return std::nullopt;
     std::vector<Order> one{order_of(rows[0])};
     load_items(w, one);
@@ -169,8 +174,9 @@ bool ordered_already(pqxx::work& w, const std::string& user_id, std::int64_t ver
                      const std::string& key) {
     return !w.exec_params(
                  "SELECT 1 FROM orders WHERE user_id = $1 "
-                 "AND (cart_version = $2 OR idempotency_key = NULLIF($3, ''))",
-                 user_id, version, key)
+                 "AND (cart_version = $2 OR (idempotency_key = NULLIF($3, '') AND created_at > "
+                 "now() - make_interval(secs => $4)))",
+                 user_id, version, key, idempotency::kKeyTtlS)
                 .empty();
 }
 
@@ -342,6 +348,13 @@ Order checkout(Backends& b, const std::string& user_id, const BeforeCommit& befo
                                                               {"minimumCents", minimum},
                                                               {"currency", o.currency}}})
                                           .dump());
+            // A key reused after its lifetime: the old order lets go of it
+            // (the key is unique per user among orders).
+            if (!idempotency_key.empty())
+                w.exec_params(
+                    "UPDATE orders SET idempotency_key = NULL WHERE user_id = $1 "
+                    "AND idempotency_key = $2 AND created_at <= now() - make_interval(secs => $3)",
+                    o.user_id, idempotency_key, idempotency::kKeyTtlS);
             auto r = w.exec_params1(
                 "INSERT INTO orders (id, user_id, status, total_cents, currency, expires_at, "
                 "cart_version, idempotency_key) "

@@ -52,24 +52,38 @@ void fulfill(Backends& b, const std::string& order_id) {
 void refund(Backends& b, Provider& provider, const std::string& order_id) {
     auto order = current(b, order_id);
     if (!order || order->status != Status::kRefundPending) return;
-    if (!order->payment_intent_id) {
-        log::error("refund of an order without a payment intent", {{"orderId", order_id}});
-        throw ProviderError("order " + order_id + " has no payment intent", false);
-    }
     RefundResult r;
-    try {
-        r = provider.refund(*order->payment_intent_id, order->total_cents,
-                            "bazaar-refund-" + order_id);
-    } catch (const ProviderError& e) {
-        // Refunded already (by an earlier run whose commit was lost, or by
-        // hand in the provider's dashboard): record it as done.
-        if (e.provider_code() != "charge_already_refunded") throw;
-        r = {"", "succeeded"};
+    std::string why;  // set: the refund cannot be made; an operator must act
+    if (!order->payment_intent_id) {
+        // A free order (PAID at checkout, nothing charged): nothing to give
+        // back. Anything else without an intent was never charged through
+        // us: say so loudly instead of leaving it pending for good.
+        if (order->total_cents == 0)
+            r = {"", "succeeded"};
+        else
+            why = "the order has no payment intent to refund";
+    } else {
+        try {
+            r = provider.refund(*order->payment_intent_id, order->total_cents,
+                                "bazaar-refund-" + order_id);
+        } catch (const ProviderError& e) {
+            // Refunded already (by an earlier run whose commit was lost, or
+            // by hand in the provider's dashboard): record it as done. A
+            // refusal that no retry changes (the charge disputed, the
+            // account closed) is a failed refund, not a job that dies with
+            // the order REFUND_PENDING forever.
+            if (e.provider_code() == "charge_already_refunded")
+                r = {"", "succeeded"};
+            else if (!e.retryable())
+                why = e.what();
+            else
+                throw;
+        }
     }
     // REFUNDED only once the provider says the money went back: a refund
     // that is still pending keeps the order REFUND_PENDING (its webhook,
     // refund.updated, settles it); one that failed at once is REFUND_FAILED.
-    const bool failed = r.status == "failed" || r.status == "canceled";
+    const bool failed = !why.empty() || r.status == "failed" || r.status == "canceled";
     if (r.status != "succeeded" && !failed) {
         b.pg.transact([&](pqxx::work& w) {
             w.exec_params(
@@ -93,14 +107,14 @@ void refund(Backends& b, Provider& provider, const std::string& order_id) {
             return moved;
         });
         orders::after_commit(b.redis, t);
-        if (failed) metrics::inc(metrics::Counter::kRefundFailures);
-        if (failed)
+        if (failed) {
+            metrics::inc(metrics::Counter::kRefundFailures);
             log::error(
-                "ALERT a refund failed at the provider: the customer has not got the money "
-                "back",
-                {{"orderId", order_id}, {"refundId", r.id}, {"status", r.status}});
-        else
+                "ALERT a refund failed: the customer has not got the money back",
+                {{"orderId", order_id}, {"refundId", r.id}, {"status", r.status}, {"why", why}});
+        } else {
             log::info("order refunded", {{"orderId", order_id}, {"refundId", r.id}});
+        }
     } catch (const Error& e) {
         if (e.code() != ErrorCode::kInvalidTransition) throw;
     }

@@ -11,7 +11,7 @@
 // that the figure already counted: never a copy that does not exist. A
 // figure below what is held is refused (409 for the admin, a bad row for
 // the feed) and changes nothing: clamping at 0 would let the releases of
-// those orders create the missing copies again. docs/notes/stock.md.
+// those orders create the missing copies again. docs/orders-payments.md ("Stock").
 //
 // Race-free by locking: the book rows are locked (FOR UPDATE, book id
 // order, as checkout and releases lock them) BEFORE the holds are counted.

@@ -71,7 +71,7 @@
 // apply and the sweep's commit invalidate the read cache of the books they
 // touched (catalog::stock_changed: GET /books/:id, the lists, and the
 // cart's clamp, which reads the same cached book). Admin and feed figures
-// are on-hand counts (catalog/stock_figure.hpp). docs/notes/stock.md.
+// are on-hand counts (catalog/stock_figure.hpp). docs/orders-payments.md ("Stock").
 #pragma once
 
 #include <cstdint>
