@@ -416,3 +416,14 @@ test('an Idempotency-Key reused after its 24 h is a new request: a new order, no
   assert.notEqual(second.json.data.id, first.json.data.id);
   assert.equal(second.json.data.items[0].quantity, 2);
 });
+
+test('free orders count against the per-user limits for the reservation period: a free book cannot be hoarded', async () => {
+  const user = await registerUser('freehoard');
+  const free = await createBook({ priceCents: 0, stock: 100 });
+  const first = await orderFor(user, [[free, 10]]);
+  assert.equal(first.status, 'PAID');
+  assert.equal((await addToCart(user, free, 1)).status, 200);
+  const err = assertError(await checkout(user), 409, 'ORDER_LIMIT');
+  assert.ok(err.details.some((d) => d.bookId === String(free.id)), JSON.stringify(err.details));
+  assert.equal(stockOf(free.id), 90, 'the refused order took nothing');
+});

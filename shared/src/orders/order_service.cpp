@@ -225,25 +225,45 @@ void refresh_cart_prices(Backends& b, const std::string& user_id,
     }
 }
 
-// What the user's unpaid orders hold, under a per-user advisory lock held
-// to the end of the transaction: two checkouts of one user run one after
-// the other from here on, so both cannot pass a limit that only one fits.
-Held lock_and_read_held(pqxx::work& w, const std::string& user_id) {
-    w.exec_params("SELECT pg_advisory_xact_lock(hashtextextended('bazaar:checkout:' || $1, 0))",
-                  user_id);
+// The orders that count against the per-user limits: the unpaid ones, and
+// the free ones of the last reservation period (a free order is PAID at
+// once and holds nothing afterwards, so without this a client could take
+// every copy of a free book, one checkout after the other).
+constexpr const char* kHoldingOrders =
+    "(o.status = 'PAYMENT_PENDING' OR (o.total_cents = 0 AND o.status IN ('PAID', "
+    "'FULFILLING', 'SHIPPED', 'DELIVERED') AND o.created_at > now() - make_interval(secs => $2)))";
+
+// What the user's holding orders hold.
+Held read_held(pqxx::work& w, const std::string& user_id, int reservation_ttl_s) {
     Held held;
-    held.open_orders =
-        w.exec_params1(
-             "SELECT count(*) FROM orders WHERE user_id = $1 AND status = 'PAYMENT_PENDING'",
-             user_id)[0]
-            .as<std::int64_t>();
+    held.open_orders = w.exec_params1(std::string("SELECT count(*) FROM orders o "
+                                                  "WHERE o.user_id = $1 AND ") +
+                                          kHoldingOrders,
+                                      user_id, reservation_ttl_s)[0]
+                           .as<std::int64_t>();
     for (const auto& r :
-         w.exec_params("SELECT i.book_id, sum(i.quantity)::bigint FROM order_items i "
-                       "JOIN orders o ON o.id = i.order_id "
-                       "WHERE o.user_id = $1 AND o.status = 'PAYMENT_PENDING' GROUP BY i.book_id",
-                       user_id))
+         w.exec_params(std::string("SELECT i.book_id, sum(i.quantity)::bigint FROM order_items i "
+                                   "JOIN orders o ON o.id = i.order_id "
+                                   "WHERE o.user_id = $1 AND ") +
+                           kHoldingOrders + " GROUP BY i.book_id",
+                       user_id, reservation_ttl_s))
         held.units_by_book[r[0].as<std::int64_t>()] = r[1].as<std::int64_t>();
     return held;
+}
+
+// The same under a per-user advisory lock held to the end of the
+// transaction: two checkouts of one user run one after the other from here
+// on, so both cannot pass a limit that only one fits.
+Held lock_and_read_held(pqxx::work& w, const std::string& user_id, int reservation_ttl_s) {
+    w.exec_params("SELECT pg_advisory_xact_lock(hashtextextended('bazaar:checkout:' || $1, 0))",
+                  user_id);
+    return read_held(w, user_id, reservation_ttl_s);
+}
+
+Error order_limit(const std::vector<LimitBreach>& breaches) {
+    return Error(ErrorCode::kOrderLimit,
+                 "this order would pass a limit on unpaid orders (pay or cancel one first)")
+        .with_raw_details(to_json(breaches).dump());
 }
 
 Order checkout(Backends& b, const std::string& user_id, const BeforeCommit& before_commit,
@@ -264,9 +284,18 @@ Order checkout(Backends& b, const std::string& user_id, const BeforeCommit& befo
 
     // A cart version already ordered (8 parallel checkouts of one cart): no
     // reservation at all. The order transaction checks again under the lock.
-    bool consumed = b.pg.transact(
-        [&](pqxx::work& w) { return ordered_already(w, user_id, version, idempotency_key); });
-    if (consumed) throw cart_already_ordered(version);
+    // Nor for an order over a limit: every copy it reserved would look sold
+    // to other buyers until the locked check in the order transaction
+    // refused it.
+    const OrderLimits limits{b.config.order_max_open_per_user, b.config.order_max_units_per_user,
+                             b.config.order_max_units_per_book};
+    b.pg.transact([&](pqxx::work& w) {
+        if (ordered_already(w, user_id, version, idempotency_key))
+            throw cart_already_ordered(version);
+        auto breaches =
+            check_limits(limits, read_held(w, user_id, b.config.reservation_ttl_s), lines);
+        if (!breaches.empty()) throw order_limit(breaches);
+    });
 
     const std::string order_id = uuid_v4();
     stock::Reservation reservation;
@@ -278,8 +307,6 @@ Order checkout(Backends& b, const std::string& user_id, const BeforeCommit& befo
     }
     if (!reservation.shortages.empty()) throw out_of_stock(reservation.shortages);
 
-    const OrderLimits limits{b.config.order_max_open_per_user, b.config.order_max_units_per_user,
-                             b.config.order_max_units_per_book};
     std::vector<stock::Change> changes;
     std::vector<PriceChange> repriced;
     std::optional<Transition> paid;  // a free order, PAID at once
@@ -289,7 +316,7 @@ Order checkout(Backends& b, const std::string& user_id, const BeforeCommit& befo
             changes.clear();
             repriced.clear();
             paid.reset();
-            Held held = lock_and_read_held(w, user_id);
+            Held held = lock_and_read_held(w, user_id, b.config.reservation_ttl_s);
             if (ordered_already(w, user_id, version, idempotency_key))
                 throw cart_already_ordered(version);
             std::string arr = "{";
@@ -321,10 +348,7 @@ Order checkout(Backends& b, const std::string& user_id, const BeforeCommit& befo
                             "the cart holds books priced in different "
                             "currencies");
             if (auto breaches = check_limits(limits, held, lines); !breaches.empty())
-                throw Error(ErrorCode::kOrderLimit,
-                            "this order would pass a limit on unpaid orders (pay or cancel "
-                            "one first)")
-                    .with_raw_details(to_json(breaches).dump());
+                throw order_limit(breaches);
             auto take = stock::take_in_transaction(w, lines);
             if (!take.shortages.empty()) throw out_of_stock(take.shortages);
             changes = take.changes;
