@@ -108,7 +108,7 @@ test('payments/init without Idempotency-Key: 201, and the same intent on every c
   assertError(await initNoKey(user, 'nope'), 404, 'NOT_FOUND');
 });
 
-test('admin moves: never a money state, never the refund of an unpaid order; cancel and refund-before-shipping work', async () => {
+test('admin moves: never a money state, never the refund of an unpaid order; cancel, refund before shipping and after delivery work', async () => {
   const user = await registerUser('admmove');
   const book = await createBook({ stock: 20 });
   // PAYMENT_PENDING → PAID by hand would ship an unpaid order.
@@ -128,10 +128,17 @@ test('admin moves: never a money state, never the refund of an unpaid order; can
   const order = await orderFor(user, [[book, 3]]);
   await paid(user, order);
   await waitFor('shipped', () => statusOf(order.id) === 'SHIPPED');
-  assertError(await patchStatus(order.id, 'REFUND_PENDING'), 409, 'INVALID_TRANSITION');  // shipped: not by this route
   assertError(await patchStatus(order.id, 'REFUNDED'), 409, 'INVALID_TRANSITION');
   const delivered = await patchStatus(order.id, 'DELIVERED');
   assert.equal(delivered.status, 200, delivered.text);
+  // A return: the refund of a delivered order (API.md §5: "the refund of an
+  // order that was paid"); its copies left the shop, so no stock comes back.
+  const stockBefore = stockOf(book.id);
+  const returned = await patchStatus(order.id, 'REFUND_PENDING');
+  assert.equal(returned.status, 200, returned.text);
+  await waitFor('the delivered order REFUNDED by the job', () =>
+    psql(`SELECT status || ' ' || (refund_id IS NOT NULL) FROM orders WHERE id = '${order.id}'`) === 'REFUNDED true');
+  assert.equal(stockOf(book.id), stockBefore, 'shipped copies are not stock again');
 
   // Paid orders caught before they ship (the fulfilment queue paused so
   // they wait): the admin moves one PAID → FULFILLING → REFUND_PENDING and

@@ -108,6 +108,8 @@ TEST(OrderStatus, AdminTransitionTable) {
         {Status::kShipped, Status::kDelivered},
         {Status::kPaid, Status::kRefundPending},
         {Status::kFulfilling, Status::kRefundPending},
+        {Status::kShipped, Status::kRefundPending},
+        {Status::kDelivered, Status::kRefundPending},
     };
     for (Status from : kAllStatuses)
         for (Status to : kAllStatuses) {
@@ -140,7 +142,12 @@ TEST(OrderStatus, AdminTransitionTable) {
 TEST(OrderStatus, RefundMoves) {
     EXPECT_TRUE(can_transition(Status::kPaid, Status::kRefundPending));
     EXPECT_TRUE(can_transition(Status::kFulfilling, Status::kRefundPending));
-    EXPECT_FALSE(can_transition(Status::kShipped, Status::kRefundPending));
+    EXPECT_TRUE(can_transition(Status::kShipped, Status::kRefundPending));
+    EXPECT_TRUE(can_transition(Status::kDelivered, Status::kRefundPending));
+    // a return: the shipped copies are not given back to the stock
+    EXPECT_TRUE(releases_stock(Status::kPaid, Status::kRefundPending));
+    EXPECT_FALSE(releases_stock(Status::kShipped, Status::kRefundPending));
+    EXPECT_FALSE(releases_stock(Status::kDelivered, Status::kRefundPending));
     EXPECT_TRUE(can_transition(Status::kRefundPending, Status::kRefundFailed));
     EXPECT_TRUE(can_transition(Status::kRefunded, Status::kRefundFailed));
     EXPECT_FALSE(can_transition(Status::kRefundFailed, Status::kRefunded));

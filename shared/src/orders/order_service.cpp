@@ -592,7 +592,7 @@ Transition transition(pqxx::work& w, const std::string& order_id, Status to,
         if (!taken) throw Error(ErrorCode::kOutOfStock, "the order's stock is gone");
         t.stock = std::move(*taken);
     }
-    if (releases_stock(to)) t.stock = release_stock(w, id);
+    if (releases_stock(o->status, to)) t.stock = release_stock(w, id);
     auto r = w.exec_params1(
         "UPDATE orders SET status = $2, updated_at = now() WHERE id = $1 "
         "RETURNING " BAZAAR_TS("updated_at") ", stock_released",

@@ -77,7 +77,7 @@ void require_admin_transition(Status from, Status to) {
     if (to == Status::kRefundPending)
         throw Error(ErrorCode::kInvalidTransition,
                     "an admin cannot move an order from " + move +
-                        ": only a paid order that has not shipped (PAID, FULFILLING) can be "
+                        ": only a paid order (PAID, FULFILLING, SHIPPED, DELIVERED) can be "
                         "refunded; a payment that arrives for an unpaid order is refunded "
                         "by its webhook");
     throw Error(ErrorCode::kInvalidTransition, "an admin cannot move an order from " + move);
@@ -86,6 +86,10 @@ void require_admin_transition(Status from, Status to) {
 bool releases_stock(Status to) {
     return to == Status::kExpired || to == Status::kCancelled || to == Status::kFailed ||
            to == Status::kRefundPending;
+}
+
+bool releases_stock(Status from, Status to) {
+    return releases_stock(to) && from != Status::kShipped && from != Status::kDelivered;
 }
 
 bool needs_reserve_again(Status from, Status to) {

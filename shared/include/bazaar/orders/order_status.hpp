@@ -71,7 +71,7 @@ inline constexpr std::array<Status, 12> kAllStatuses = {
     Status::kFailed,  Status::kRefundPending,  Status::kRefunded, Status::kRefundFailed};
 
 // The allowed moves (from, to): the whole machine.
-inline constexpr std::array<std::pair<Status, Status>, 18> kTransitions = {{
+inline constexpr std::array<std::pair<Status, Status>, 20> kTransitions = {{
     {Status::kPending, Status::kPaymentPending},
     {Status::kPaymentPending, Status::kPaid},
     {Status::kPaid, Status::kFulfilling},
@@ -90,18 +90,23 @@ inline constexpr std::array<std::pair<Status, Status>, 18> kTransitions = {{
     {Status::kFulfilling, Status::kRefundPending},
     {Status::kRefundPending, Status::kRefundFailed},
     {Status::kRefunded, Status::kRefundFailed},
+    {Status::kShipped, Status::kRefundPending},
+    {Status::kDelivered, Status::kRefundPending},
 }};
 
 // The moves an admin may make by hand (a subset of kTransitions): fulfilment,
-// cancelling an unpaid order, and asking for the refund of a paid order that
-// has not shipped (the refund job then moves the money).
-inline constexpr std::array<std::pair<Status, Status>, 6> kAdminTransitions = {{
+// cancelling an unpaid order, and asking for the refund of a paid order, one
+// that shipped included (a return; API.md §5: "the refund of an order that
+// was paid"); the refund job then moves the money.
+inline constexpr std::array<std::pair<Status, Status>, 8> kAdminTransitions = {{
     {Status::kPaymentPending, Status::kCancelled},
     {Status::kPaid, Status::kFulfilling},
     {Status::kFulfilling, Status::kShipped},
     {Status::kShipped, Status::kDelivered},
     {Status::kPaid, Status::kRefundPending},
     {Status::kFulfilling, Status::kRefundPending},
+    {Status::kShipped, Status::kRefundPending},
+    {Status::kDelivered, Status::kRefundPending},
 }};
 
 // "PAYMENT_PENDING", ... as stored and as API.md spells them.
@@ -121,6 +126,10 @@ void require_admin_transition(Status from, Status to);
 // Entering `to` gives the order's stock back (EXPIRED, CANCELLED, FAILED,
 // REFUND_PENDING; once, whatever the path).
 bool releases_stock(Status to);
+// The same for the move from `from`: the refund of an order that shipped
+// gives nothing back (its copies left the shop; a returned copy is stock an
+// admin counts in again).
+bool releases_stock(Status from, Status to);
 // Moving from `from` to `to` needs the stock reserved again first
 // (EXPIRED/FAILED → PAID).
 bool needs_reserve_again(Status from, Status to);
