@@ -162,9 +162,19 @@ void follow_ups(pqxx::work& w, const std::string& order_id, std::string_view sta
 
 namespace {
 
+// An alert of the event (a counter in /metrics and an ALERT log line),
+// raised after the commit: the transaction may run more than once
+// (Pg::transact) and a rolled-back attempt alerts nobody.
+struct Alert {
+    metrics::Counter counter;
+    std::string message;
+    nlohmann::json fields;
+};
+
 struct Applied {
     WebhookResult result;
     std::vector<orders::Transition> transitions;  // for after_commit
+    std::vector<Alert> alerts;                    // likewise
 };
 
 void set_outcome(pqxx::work& w, const std::string& event_id, const std::string& outcome,
@@ -190,12 +200,13 @@ Applied apply_refund_event(pqxx::work& w, const WebhookEvent& ev, Applied& a, Ig
         w.exec_params("SELECT event_id FROM payment_events WHERE refund_id = $1", ev.refund_id);
     if (!of_event.empty()) {
         // The refund of a mismatched payment (refund_event()).
-        if (failed) metrics::inc(metrics::Counter::kRefundFailures);
         if (failed)
-            log::error("ALERT the refund of a mismatched payment failed: return the money by hand",
-                       {{"eventId", ev.id},
-                        {"refundId", ev.refund_id},
-                        {"paymentEventId", of_event[0][0].as<std::string>()}});
+            a.alerts.push_back(
+                {metrics::Counter::kRefundFailures,
+                 "ALERT the refund of a mismatched payment failed: return the money by hand",
+                 {{"eventId", ev.id},
+                  {"refundId", ev.refund_id},
+                  {"paymentEventId", of_event[0][0].as<std::string>()}}});
         return ignore("refund of mismatched payment " + of_event[0][0].as<std::string>() + ": " +
                       ev.refund_status);
     }
@@ -226,10 +237,11 @@ Applied apply_refund_event(pqxx::work& w, const WebhookEvent& ev, Applied& a, Ig
     w.exec_params("UPDATE orders SET refund_id = $2 WHERE id = $1", order_id, ev.refund_id);
     a.result.status = std::string(orders::status_name(t.order.status));
     a.transitions.push_back(std::move(t));
-    if (to == Status::kRefundFailed) metrics::inc(metrics::Counter::kRefundFailures);
     if (to == Status::kRefundFailed)
-        log::error("ALERT a refund failed at the provider: the customer has not got the money back",
-                   {{"orderId", order_id}, {"refundId", ev.refund_id}, {"eventId", ev.id}});
+        a.alerts.push_back(
+            {metrics::Counter::kRefundFailures,
+             "ALERT a refund failed at the provider: the customer has not got the money back",
+             {{"orderId", order_id}, {"refundId", ev.refund_id}, {"eventId", ev.id}}});
     a.result.outcome = "applied";
     set_outcome(w, ev.id, "applied", order_id, "");
     return a;
@@ -286,15 +298,15 @@ Applied apply_event(pqxx::work& w, const WebhookEvent& ev, std::string_view body
                         std::to_string(order->total_cents) + " " + order->currency);
         // An error, not a warning: a charge for the wrong amount is a
         // provider-side bug or a tampered integration, and someone must look.
-        metrics::inc(metrics::Counter::kPaymentMismatches);
-        log::error("ALERT payment event does not match its order",
-                   {{"eventId", ev.id},
-                    {"type", ev.type},
-                    {"orderId", order_id},
-                    {"amount", ev.amount},
-                    {"currency", ev.currency},
-                    {"orderTotal", order->total_cents},
-                    {"orderCurrency", order->currency}});
+        a.alerts.push_back({metrics::Counter::kPaymentMismatches,
+                            "ALERT payment event does not match its order",
+                            {{"eventId", ev.id},
+                             {"type", ev.type},
+                             {"orderId", order_id},
+                             {"amount", ev.amount},
+                             {"currency", ev.currency},
+                             {"orderTotal", order->total_cents},
+                             {"orderCurrency", order->currency}}});
         if (ev.type == kIntentSucceeded) {
             queue::NewJob job{kRefundEventJob, {{"eventId", ev.id}}};
             job.options.job_id = "refund-event:" + ev.id;
@@ -357,6 +369,10 @@ Applied apply_event(pqxx::work& w, const WebhookEvent& ev, std::string_view body
 WebhookResult process_event(Backends& b, const WebhookEvent& ev, std::string_view body) {
     Applied a = b.pg.transact([&](pqxx::work& w) { return apply_event(w, ev, body); });
     for (const auto& t : a.transitions) orders::after_commit(b.redis, t);
+    for (const auto& alert : a.alerts) {
+        metrics::inc(alert.counter);
+        log::error(alert.message, alert.fields);
+    }
     log::info("payment event",
               {{"eventId", ev.id},
                {"type", ev.type},
