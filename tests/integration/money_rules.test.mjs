@@ -370,6 +370,22 @@ test('a refund the provider fails after it succeeded: REFUND_FAILED, not REFUNDE
   assert.equal(unknown.json.data.outcome, 'ignored');
 });
 
+test('a refund recorded without its id (the provider said "already refunded") still hears of that refund failing', async () => {
+  const user = await registerUser('reffail2');
+  const book = await createBook({ stock: 3 });
+  const order = await orderFor(user, [[book, 1]]);
+  const init = await initNoKey(user, order.id);
+  assert.equal((await post(`/api/v1/orders/${order.id}/cancel`, undefined, { token: user.accessToken })).status, 200);
+  await deliver(intentEvent('payment_intent.succeeded', init.json.data));
+  await waitFor('REFUNDED', () => statusOf(order.id) === 'REFUNDED');
+  // What charge_already_refunded leaves: REFUNDED, no refund id known.
+  psql(`UPDATE orders SET refund_id = NULL WHERE id = '${order.id}'`);
+  const res = await deliver(refundEvent('refund.failed', 're_dashboard_1', init.json.data.intentId, 'failed'));
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.json.data.outcome, 'applied');
+  assert.equal(statusOf(order.id), 'REFUND_FAILED');
+});
+
 test('the cart\'s clear is committed with the order (a job), and that job clears only the version ordered', async () => {
   const user = await registerUser('clearjob');
   const book = await createBook();

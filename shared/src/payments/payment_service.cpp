@@ -212,9 +212,12 @@ Applied apply_refund_event(pqxx::work& w, const WebhookEvent& ev, Applied& a, Ig
     }
     auto found = w.exec_params("SELECT id::text FROM orders WHERE refund_id = $1", ev.refund_id);
     if (found.empty() && !ev.intent_id.empty())
+        // (REFUNDED without a refund id too: the refund job recorded
+        // `charge_already_refunded` and never learnt the refund's id, and a
+        // failure of that refund must still reach the order.)
         found = w.exec_params(
             "SELECT id::text FROM orders WHERE payment_intent_id = $1 "
-            "AND status = 'REFUND_PENDING' AND refund_id IS NULL",
+            "AND status IN ('REFUND_PENDING', 'REFUNDED') AND refund_id IS NULL",
             ev.intent_id);
     if (found.empty()) return ignore("unknown refund");
     const std::string order_id = found[0][0].as<std::string>();
