@@ -94,3 +94,14 @@ test('a live event Redis refuses for its own fault is set aside; the others are 
     redisCli('DEL', `{${tag}-bad}:events`);
   }
 });
+
+test('a live event set aside after a later one of its order was published is never re-driven (it would arrive out of order)', async () => {
+  const { accessToken } = await loginAdmin();
+  const key = `order:redrive-order-${Date.now()}`;
+  const row = (payload, extra) => psql(`INSERT INTO outbox (topic, payload, ordering_key${extra ? ', ' + extra[0] : ''}) ` +
+    `VALUES ('live', '${payload}', '${key}'${extra ? ', ' + extra[1] : ''}) RETURNING id`).split('\n')[0];
+  const early = row('{"room":"user:x","event":"order.paid","data":"{}"}', ['failed_at', 'now()']);
+  row('{"room":"user:x","event":"order.shipped","data":"{}"}', ['published_at', 'now()']);
+  assertError(await post(`/api/v1/admin/outbox/${early}/redrive`, undefined, { token: accessToken }), 409, 'INVALID_TRANSITION');
+  assert.equal(psql(`SELECT failed_at IS NOT NULL FROM outbox WHERE id = ${early}`), 't');
+});
