@@ -11,7 +11,7 @@
 #   single          one Redis, no replica (REDIS_WAIT_REPLICAS=0)
 #   cluster         3 masters + 3 replicas, as the local cluster runs:
 #                   REDIS_WAIT_REPLICAS=1 (job adds and refresh tokens wait
-#                   for a replica, README "Failover")
+#                   for a replica, docs/redis-cluster.md "Failover")
 #   cluster-nowait  the same cluster with REDIS_WAIT_REPLICAS=0: the same
 #                   durability promise as `single`, so the difference is the
 #                   cluster layer itself (routing, per-node connections and

@@ -52,7 +52,7 @@ const std::vector<ConfigVar>& config_vars() {
          "REDIS_PORT and REDIS_SOCKET are unused)"},
         {"REDIS_WAIT_REPLICAS", "0",
          "replicas that must have a must-survive write (job add, session revocation) before it "
-         "is acknowledged: WAIT (0: off; README \"Failover\")"},
+         "is acknowledged: WAIT (0: off; docs/redis-cluster.md, \"Failover\")"},
         {"REDIS_WAIT_TIMEOUT_MS", "50",
          "how long such a write waits for them; past it the write is acknowledged anyway, "
          "logged and counted"},
@@ -157,7 +157,8 @@ const std::vector<ConfigVar>& config_vars() {
          "how long a read waits for another request rebuilding the same cold key"},
         {"NEAR_CACHE", "on",
          "on: cached bodies are also kept in each fcgi process, kept coherent by Redis "
-         "client-side caching (README: near cache); off: every cached read asks Redis"},
+         "client-side caching (docs/catalog-auth-cache.md, near cache); off: every cached read "
+         "asks Redis"},
         {"NEAR_CACHE_ENTRIES", "20000", "most bodies the near cache holds per process"},
         {"NEAR_CACHE_BYTES", "67108864", "most bytes the near cache holds per process"},
         {"NEAR_CACHE_PING_MS", "100",

@@ -3,7 +3,7 @@
 //
 // It holds the slot map (ClusterSlotMap, from CLUSTER SLOTS asked of any
 // seed or known node) and one lazily opened RedisConnection per node, all
-// owned by the one per-thread Redis object. Rules (README "Redis Cluster
+// owned by the one per-thread Redis object. Rules (docs/redis-cluster.md "Redis Cluster
 // client"):
 //  - a command goes to the master of its keys' slot (redis_command_keys);
 //    a keyless command to the node of the previous command (in a pipeline:

@@ -1,4 +1,4 @@
-// Issue 12, the near cache (README "Near cache"): read-your-writes across
+// Issue 12, the near cache (docs/catalog-auth-cache.md "Near cache"): read-your-writes across
 // fcgi processes with each process answering hits from its own memory.
 //
 // The tests talk FastCGI to each process's unix socket directly
@@ -182,7 +182,7 @@ test('a flush in Redis (nil invalidation) empties every near cache', async () =>
   const book = await createBook(`near-flush-${Date.now()}`);
   for (const p of [0, 1]) await readUntilNear(p, book.id, book.title);
   // Tracking reports a flush of any database as one nil message; db 9 holds
-  // nothing, so the stack's data survives. The PING orders it (see README).
+  // nothing, so the stack's data survives. The PING orders it (see docs/catalog-auth-cache.md).
   redisCli('-n', '9', 'FLUSHDB');
   redisCli('-n', '9', 'PING');
   for (const p of [0, 1]) {

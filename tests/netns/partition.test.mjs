@@ -1,7 +1,7 @@
 // Several hosts (scripts/netns): one fcgi host is cut from Redis while
 // requests flow. Its Redis-backed requests answer 503 UNAVAILABLE (never
 // hang: the Redis timeout bounds them), the other fcgi host keeps serving,
-// nginx passes both answers on (no retry: see README "Several hosts"), and
+// nginx passes both answers on (no retry: see docs/several-hosts.md), and
 // once the link is back the host serves again without a restart.
 //
 // Runs on the front host of a running `scripts/netns` stack (scripts/netns

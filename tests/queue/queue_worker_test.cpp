@@ -320,7 +320,7 @@ TEST_F(QueueWorker, WorkerAppendsEveryStateChangeToJobEvents) {
     o.attempts = 2;
     // Not 0: with an immediate retry the fetcher's "active" and the failed
     // run's "waiting" are pushed by two threads at once and may reach the
-    // stream in either order (README "Queues and jobs": job:events order is per thread).
+    // stream in either order (docs/queues.md: job:events order is per thread).
     o.backoff = {Backoff::Type::kFixed, 300};
     std::string id = add(*r, name, {"echo", {{"failAttempts", 1}}, o});
     auto story = [&] {

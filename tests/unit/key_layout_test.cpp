@@ -1,4 +1,4 @@
-// Every Lua script is Redis Cluster safe (README "Redis keys and hash tags").
+// Every Lua script is Redis Cluster safe (docs/redis-keys.md).
 //
 // A script runs on the one node owning its keys' slot, so
 //   1. every script in lua/ is listed here with its key family, and a new
@@ -217,7 +217,7 @@ TEST(KeyLayout, EveryScriptHasAKeyFamily) {
         EXPECT_TRUE(scripts().count(name))
             << "lua/" << name << ".lua is new: give it a key family in "
             << "tests/unit/key_layout_test.cpp (every key it touches shares one hash tag, "
-            << "README \"Redis keys and hash tags\")";
+            << "docs/redis-keys.md)";
     for (const auto& [name, family] : scripts())
         EXPECT_TRUE(on_disk.count(name)) << name << " is listed but lua/" << name << ".lua is gone";
 }

@@ -1,5 +1,5 @@
 // latency_proxy: a TCP relay that delays every byte by a fixed one-way time
-// in each direction. A test tool for scripts/netns (README "Several hosts"):
+// in each direction. A test tool for scripts/netns (docs/several-hosts.md):
 // this kernel has network namespaces and veth pairs but no netem, so the
 // latency between simulated hosts comes from a relay on each link.
 //

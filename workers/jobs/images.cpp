@@ -1,4 +1,4 @@
-// Queue "images" (README "Images"): `process` writes an upload's variants
+// Queue "images" (docs/images.md): `process` writes an upload's variants
 // with libvips (shared/src/images), `image-orphan-cleanup` removes media files
 // without a row and re-enqueues rows stuck in processing (run on demand; its
 // schedule is the pipeline job image.orphans, shared/src/pipelines/registry.cpp,

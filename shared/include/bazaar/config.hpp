@@ -129,7 +129,7 @@ struct Config {
     int cache_ttl_tags_s = 0;
     int cache_ttl_profile_s = 0;
     int cache_rebuild_wait_ms = 0;
-    bool near_cache = true;  // README: near cache
+    bool near_cache = true;  // docs/catalog-auth-cache.md, near cache
     long near_cache_entries = 0;
     long near_cache_bytes = 0;
     int near_cache_ping_ms = 0;

@@ -1,5 +1,5 @@
-// Hash tags shared by several Redis key families (README "Redis keys and
-// hash tags" has the table of every family).
+// Hash tags shared by several Redis key families (docs/redis-keys.md has
+// the table of every family).
 //
 // Redis Cluster runs a Lua script on the one node that owns its keys' slot,
 // and a key's slot is decided by its hash tag, the bytes between the first

@@ -25,7 +25,7 @@
 // Cluster mode (RedisOptions::cluster non-empty, REDIS_CLUSTER): the same
 // object routes every command, script and pipeline by the slot of its keys
 // to the master owning it (redis_cluster.cpp, the one place that knows about
-// slots; README "Redis Cluster client"). Keyless commands go to the node of
+// slots; docs/redis-cluster.md "Redis Cluster client"). Keyless commands go to the node of
 // this object's previous command (a PING after a write is a barrier on the
 // written node; WAIT counts that node's replicas), or any master at first.
 // MOVED refreshes the slot map and retries, ASK is followed with ASKING,
@@ -195,7 +195,7 @@ class Redis {
     // WAIT on the connection that holds `key`'s writes: how many replicas
     // acknowledged every write made so far on it, waiting up to
     // `timeout_ms` for `replicas` of them. For writes a client must not
-    // see acknowledged and then lost to a failover (README "Failover").
+    // see acknowledged and then lost to a failover (docs/redis-cluster.md "Failover").
     Reply wait_replicas(std::string_view key, int replicas, int timeout_ms);
 
     // For blocking commands (BZPOPMIN, XREAD BLOCK): the socket timeout is

@@ -1,7 +1,7 @@
 // Redis Cluster key slots: which of the 16,384 slots a key lives in.
 //
 // The one definition of the hash-tag rule that every key family's layout
-// relies on (README "Redis keys and hash tags"): when a key holds a `{`
+// relies on (docs/redis-keys.md): when a key holds a `{`
 // followed later by a `}` with at least one byte between them, only those
 // bytes are hashed, so `{u:42}:cart` and `{u:42}:events` share a slot and one
 // Lua script may touch both. Otherwise the whole key is hashed. The slot is

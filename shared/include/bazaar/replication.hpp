@@ -2,7 +2,7 @@
 //
 // Redis replicates asynchronously: a master acknowledges a write before any
 // replica has it, and a failover in between promotes a replica without it
-// (README "Failover: what Redis Cluster can lose"). For the few writes
+// (docs/redis-cluster.md "Failover: what Redis Cluster can lose"). For the few writes
 // whose loss a client could notice after being told they succeeded, the
 // caller sends WAIT after the write, on the connection (cluster: the node)
 // that made it, before answering: REDIS_WAIT_REPLICAS replicas, at most
@@ -18,7 +18,7 @@
 //     their TTL, breaking read-your-writes (API.md §3).
 // Nothing on a read path waits, and neither do cart writes, stock holds,
 // cache fills, rate limits or live events: what a failover loses of those is
-// rebuilt or harmless (README).
+// rebuilt or harmless (docs/redis-cluster.md).
 //
 // A WAIT that comes back short (the replicas lag or are down) does not turn
 // the write into a failure: the master has applied it, a retry would apply

@@ -111,8 +111,8 @@ std::vector<std::string> add_bulk(Redis& redis, std::string_view queue,
         auto part = run_add(redis, k, jobs.data() + at, n, "", 0);
         ids.insert(ids.end(), part.begin(), part.end());
     }
-    // The caller is about to tell its producer the job exists (README
-    // "Failover"): one WAIT covers every chunk, all on the queue's node.
+    // The caller is about to tell its producer the job exists
+    // (docs/redis-cluster.md, "Failover"): one WAIT covers every chunk, all on the queue's node.
     replication::confirm(redis, k.seq, "job add");
     return ids;
 }

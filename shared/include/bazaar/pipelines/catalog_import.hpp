@@ -1,5 +1,5 @@
 // The data.import pipeline job: catalog feeds dropped in
-// <BAZAAR_VAR_DIR>/import/ become books, keyed by ISBN (README "Catalog
+// <BAZAAR_VAR_DIR>/import/ become books, keyed by ISBN (docs/pipelines.md "Catalog
 // import"; row format in feed_reader.hpp).
 //
 // Design:

@@ -1,4 +1,4 @@
-// Catalog feed rows (the data.import job, README "Catalog import"): a feed
+// Catalog feed rows (the data.import job, docs/pipelines.md "Catalog import"): a feed
 // file read one row at a time, each row validated into an ISBN and a
 // catalog::BookInput by the catalog's own rules (catalog::parse_book_input:
 // the same lengths, prices and tags as POST /books), or refused with its
