@@ -42,9 +42,10 @@ bool is_outage(const std::exception& e) {
 }
 
 int next_outage_delay_ms(int previous_ms, int cap_ms) {
-    int next = previous_ms <= 0 ? kFirstOutageDelayMs : previous_ms * 2;
-    if (previous_ms > cap_ms / 2) next = cap_ms;  // (no overflow on the doubling)
-    return std::min(next, cap_ms);
+    if (previous_ms <= 0) return std::min(kFirstOutageDelayMs, cap_ms);
+    // Doubled only below half the cap: the product never overflows.
+    if (previous_ms >= cap_ms / 2) return cap_ms;
+    return std::min(previous_ms * 2, cap_ms);
 }
 
 int relay_outbox(Pg& pg, Redis& redis, int limit, int max_attempts) {
