@@ -133,6 +133,10 @@ Dimensions probe_file(const std::string& path, const ImageLimits& limits) {
 
 namespace {
 
+// How strict the image job's decoder is: any warning is an error (see
+// make_variants).
+constexpr VipsFailOn kDecodeFailOn = VIPS_FAIL_ON_WARNING;
+
 // The deadline of one computation, read by the "eval" signal handler.
 struct Deadline {
     std::chrono::steady_clock::time_point at;
@@ -177,12 +181,16 @@ void make_variants(const std::string& original, const ImageLimits& limits, int t
     Deadline* dl = timeout_ms > 0 ? &deadline : nullptr;
     try {
         // One decode (with shrink-on-load) into a small in-memory image that
-        // both 600 px variants and, usually, the crop are made from.
+        // both 600 px variants and, usually, the crop are made from. Any
+        // decoder warning fails it (kDecodeFailOn): a JPEG cut short, or with
+        // garbage where its data should be, decodes "successfully" under a
+        // laxer setting, with junk where the picture was lost, and would be
+        // published as ready.
         VImage medium = compute(VImage::thumbnail(original.c_str(), kMedium,
                                                   VImage::option()
                                                       ->set("height", kMedium)
                                                       ->set("size", VIPS_SIZE_DOWN)
-                                                      ->set("fail_on", VIPS_FAIL_ON_ERROR)),
+                                                      ->set("fail_on", kDecodeFailOn)),
                                 dl);
         // The crop needs a short side of 150 px: a very elongated image is
         // cropped from the original instead (its short side is lost in the
@@ -197,11 +205,11 @@ void make_variants(const std::string& original, const ImageLimits& limits, int t
                         ->set("size", may_enlarge ? VIPS_SIZE_BOTH : VIPS_SIZE_DOWN);
         bool medium_is_enough = std::min(medium.width(), medium.height()) >= kThumb ||
                                 (medium.width() == d.width && medium.height() == d.height);
-        VImage thumb =
-            compute(medium_is_enough ? medium.thumbnail_image(kThumb, crop)
-                                     : VImage::thumbnail(original.c_str(), kThumb,
-                                                         crop->set("fail_on", VIPS_FAIL_ON_ERROR)),
-                    dl);
+        VImage thumb = compute(
+            medium_is_enough
+                ? medium.thumbnail_image(kThumb, crop)
+                : VImage::thumbnail(original.c_str(), kThumb, crop->set("fail_on", kDecodeFailOn)),
+            dl);
 
         write_atomically(out.medium, [&](const std::string& p) { save_jpeg(medium, p, true); });
         write_atomically(out.webp, [&](const std::string& p) {
