@@ -46,7 +46,7 @@ seed_books() {
 # restart_fcgi [VAR=value...] — the stack's fcgi processes again, with extra
 # environment; waits until they answer.
 restart_fcgi() {
-    env "$@" "$ROOT/scripts/stack" svc restart fcgi >/dev/null
+    env "$@" "$ROOT/scripts/stack" svc restart fcgi >/dev/null 2>&1
     for _ in $(seq 1 50); do curl -sf "$BASE/api/v1/ping" >/dev/null && return 0; sleep 0.1; done
     echo "fcgi did not come back" >&2
     exit 1

@@ -13,8 +13,6 @@
 
 namespace bazaar::http {
 
-cache::Options cache_options(const Config& c);
-
 // `load` returns the body of a 200 response (Response::ok(...).body).
 // `check` (the route's rate limit) rides in the lookup's round trip.
 Response cached(Backends& b, const cache::Entry& entry, const std::function<std::string()>& load,

@@ -455,4 +455,12 @@ TrackedNearCache* process_near_cache(const Config& c) {
     return instance.get();
 }
 
+Options process_options(const Config& c) {
+    Options o;
+    o.enabled = c.cache_enabled;
+    o.rebuild_wait_ms = c.cache_rebuild_wait_ms;
+    o.near = process_near_cache(c);
+    return o;
+}
+
 }  // namespace bazaar::cache

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "bazaar/cart/cart_service.hpp"
+#include "bazaar/cache/invalidation_listener.hpp"
 #include "bazaar/catalog/cache_scopes.hpp"
 #include "bazaar/catalog/catalog_service.hpp"
 #include "bazaar/events/live_events.hpp"
@@ -52,11 +53,8 @@ struct CartBook {
 CartBook find_book(Backends& b, std::int64_t id, const cache::Piggyback* piggyback) {
     catalog::Projection all;
     cache::Entry entry{catalog::book_scope(id), all.variant(), b.config.cache_ttl_books_s};
-    cache::Options options;
-    options.enabled = b.config.cache_enabled;
-    options.rebuild_wait_ms = b.config.cache_rebuild_wait_ms;
     auto result = cache::get_or_load(
-        b.redis, entry, options,
+        b.redis, entry, cache::process_options(b.config),
         [&] {
             auto book = catalog::find_book(b.pg, id, all);
             if (!book) throw Error::not_found("book");

@@ -63,6 +63,7 @@
 #include <vector>
 
 #include "bazaar/cache/near_cache.hpp"
+#include "bazaar/cache/read_cache.hpp"
 #include "bazaar/redis.hpp"
 
 struct redisContext;
@@ -180,5 +181,11 @@ struct TrackedNearCache {
     NodeInvalidations listener;
 };
 TrackedNearCache* process_near_cache(const Config& c);
+
+// The read cache's options for this process: enabled, stampede wait and
+// the process's near cache, as configured. Every reader of a cached entry
+// (the HTTP reads and the cart's book lookups) uses these, so a hit costs
+// the same round trips whoever asks.
+Options process_options(const Config& c);
 
 }  // namespace bazaar::cache
