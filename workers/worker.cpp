@@ -7,12 +7,14 @@
 #include <cstdio>
 #include <memory>
 
+#include "bazaar/cart/cart_service.hpp"
 #include "bazaar/log.hpp"
 #include "bazaar/metrics.hpp"
 #include "bazaar/process.hpp"
 #include "bazaar/queue/keys.hpp"
 #include "bazaar/redis.hpp"
 #include "bazaar/time.hpp"
+#include "cart_flusher.hpp"
 #include "event_sink.hpp"
 #include "order_sweeper.hpp"
 #include "outbox_relay.hpp"
@@ -103,18 +105,25 @@ int run_worker(const Config& config, const JobRegistry& registry) {
     Scheduler scheduler(config, runner_ptrs, repeatables, events);
     OutboxRelay relay(config);
     OrderSweeper order_sweeper(config);
+    // The carts' write-behind is the cart-persist queue's duty: a worker
+    // that serves that queue flushes too.
+    CartFlusher cart_flusher(config);
+    const bool flushes =
+        std::find(queues.begin(), queues.end(), cart::kPersistQueue) != queues.end();
 
     for (auto& r : runners) r->start();
     scheduler.start();
     if (config.worker_outbox_relay) relay.start();
     order_sweeper.start();
+    if (flushes) cart_flusher.start();
 
     nlohmann::json served = nlohmann::json::array();
     for (const auto& q : queues)
         served.push_back({{"queue", q}, {"threads", concurrency_of(config, registry, q)}});
-    log::info(
-        "bazaar-worker ready",
-        {{"workerId", worker_id}, {"queues", served}, {"outboxRelay", config.worker_outbox_relay}});
+    log::info("bazaar-worker ready", {{"workerId", worker_id},
+                                      {"queues", served},
+                                      {"outboxRelay", config.worker_outbox_relay},
+                                      {"cartFlusher", flushes}});
 
     int sig = 0;
     sigwait(&set, &sig);
@@ -132,6 +141,7 @@ int run_worker(const Config& config, const JobRegistry& registry) {
     }
     relay.stop();
     order_sweeper.stop();
+    cart_flusher.stop();
     bool joined = true;
     auto flush_end = Clock::now() + kFlushTimeout;
     for (auto& r : runners) joined = r->join(flush_end) && joined;

@@ -9,7 +9,7 @@ one Redis Cluster slot):
   {u:<id>}:cart    HASH   v          version: +1 on every change, never reused
                           u          updatedAt, ms (Redis clock)
                           pq         ms when a durable write was requested and
-                                     no cart-persist job has started since
+                                     no snapshot has been read for it since
                                      (absent: none pending)
                           i:<bookId> one line: "<quantity>|<priceCents>|<currency>|<title
                                      as a JSON string>", so rendering a cart
@@ -27,12 +27,14 @@ Postgres (lua/cart_restore.lua) before trying again; a user with no cart at
 all gets an empty hash with v = 0 on first read, so that this costs one
 Postgres read per user, not one per request.
 
-Durable copy: a change sets pq unless a request is already pending (and not
+Durable copy: a change sets pq unless a write is already pending (and not
 older than CART_PERSIST_STALE_MS, after which a lost request is re-made) and
-tells the caller whether it did ("need"): the caller then makes sure a
-cart-persist job will start after this change. The job clears pq first
-(lua/cart_persist_begin.lua) and then writes the snapshot it read in the same
-script, so every change is either in that snapshot or sets pq again.
+tells the caller whether it did ("need"): on a Redis Cluster the caller then
+marks the cart in {carts}:dirty (on one Redis it marks it after every change,
+in the same pipeline; bazaar/cart/cart_flush.hpp). The flusher clears pq
+(lua/cart_persist_begin.lua) and reads the snapshot it writes in the same
+script, so every change is either in that snapshot or sets pq and the mark
+again.
 
 Event data (one event per change, written in the same script):
   cart.item_updated {"bookId":"42","quantity":3,"cart":<cart>}
@@ -136,7 +138,7 @@ local function cart_event_data(head, cart, summary, book)
 end
 
 -- Bumps the version and the clock of a change; returns (version, need) where
--- need = 1 when the caller must make sure a cart-persist job runs.
+-- need = 1 when the caller must mark the cart for its durable write.
 local function cart_touch(key)
     local now = cart_now()
     local v = redis.call('HINCRBY', key, 'v', 1)

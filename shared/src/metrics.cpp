@@ -31,7 +31,9 @@ const char* const kCounterNames[kCounters] = {"bazaar_cache_hits_total",
                                               "bazaar_outbox_set_aside_total",
                                               "bazaar_sweep_item_failures_total",
                                               "bazaar_payment_mismatches_total",
-                                              "bazaar_refund_failures_total"};
+                                              "bazaar_refund_failures_total",
+                                              "bazaar_cart_flush_writes_total",
+                                              "bazaar_cart_flush_handed_to_jobs_total"};
 const char* const kCounterHelp[kCounters] = {
     "Cache lookups answered from Redis", "Cache lookups that went to Postgres",
     "Reads served from Postgres because Redis was down", "Requests refused by a rate limit",
@@ -45,7 +47,10 @@ const char* const kCounterHelp[kCounters] = {
     "Items of a worker sweep (an overdue order) skipped after an error of their own",
     ("Payment events whose amount, currency or order did not match their order (refunded; "
      "alert on any)"),
-    "Refunds the payment provider failed (orders now REFUND_FAILED; alert on any)"};
+    "Refunds the payment provider failed (orders now REFUND_FAILED; alert on any)",
+    "Carts written to Postgres by the write-behind flusher (bazaar/cart/cart_flush.hpp)",
+    "Carts Postgres refused on their own, handed to a cart-persist job (retried, then "
+    "dead-lettered)"};
 
 // The file of bazaar-worker's counters, beside the fcgi file: see open_worker().
 constexpr const char* kWorkerFile = "metrics-worker.shm";

@@ -6,8 +6,12 @@
 
 #include "backend_env.hpp"
 #include "bazaar/backends.hpp"
+#include "bazaar/cart/cart_flush.hpp"
 #include "bazaar/cart/cart_service.hpp"
 #include "bazaar/time.hpp"
+
+#include <chrono>
+#include <thread>
 
 using namespace bazaar;
 
@@ -120,4 +124,82 @@ TEST(CartPersist, ALostLiveCartIsRebuiltFromPostgres) {
     auto change = cart::set_quantity(f.b, f.user, {f.book2, 1});
     EXPECT_EQ(change.cart.at("version"), 2);
     EXPECT_EQ(change.cart.at("items").size(), 2u);
+}
+
+/* ---- the write-behind flusher (bazaar/cart/cart_flush.hpp) ---- */
+
+namespace {
+
+// A dirty set of the test's own: the stack's worker flushes the product's
+// set meanwhile, and must not take these marks.
+struct FlushFixture : Fixture {
+    std::string key = std::string(cart::kDirtyKey) + ":test-" + uuid_v4();
+    ~FlushFixture() { b.redis.command({"DEL", key}); }
+    void mark(const std::string& u) { b.redis.command({"ZADD", key, "0", u}); }
+    std::string score(const std::string& u) {
+        Reply r = b.redis.command({"ZSCORE", key, u});
+        return r.is_nil() ? "none" : std::string(r.str());
+    }
+};
+
+}  // namespace
+
+TEST(CartFlush, AMarkedCartIsWrittenAndItsMarkDropped) {
+    FlushFixture f;
+    cart::set_quantity(f.b, f.user, {f.book1, 2});
+    f.mark(f.user);
+    auto round = cart::flush_dirty(f.b, 10, 10000, f.key);
+    EXPECT_EQ(round.claimed, 1);
+    EXPECT_EQ(f.stored(), "1|" + std::to_string(f.book1) + ":2,");
+    EXPECT_EQ(f.score(f.user), "none");
+    EXPECT_EQ(cart::flush_dirty(f.b, 10, 10000, f.key).claimed, 0);
+}
+
+// A change after the claim marks the cart again (score 0): the round that
+// claimed it must leave that mark, or the change would never be written.
+TEST(CartFlush, AChangeAfterTheClaimKeepsItsMark) {
+    FlushFixture f;
+    f.mark(f.user);
+    Reply claimed = f.b.redis.eval_script("cart_dirty_claim", {f.key}, {"10", "10000"});
+    ASSERT_EQ(claimed.at(1).size(), 1u);
+    std::string claim = std::to_string(claimed.at(0).integer());
+    EXPECT_EQ(f.score(f.user), claim);
+    f.mark(f.user);  // the change
+    EXPECT_EQ(f.b.redis.eval_script("cart_dirty_done", {f.key}, {claim, f.user}).integer(), 0);
+    EXPECT_EQ(f.score(f.user), "0");
+    // Untouched after its claim: dropped.
+    claimed = f.b.redis.eval_script("cart_dirty_claim", {f.key}, {"10", "10000"});
+    claim = std::to_string(claimed.at(0).integer());
+    EXPECT_EQ(f.b.redis.eval_script("cart_dirty_done", {f.key}, {claim, f.user}).integer(), 1);
+    EXPECT_EQ(f.score(f.user), "none");
+}
+
+// A flusher that dies after its claim: the marks are taken again once the
+// lease has run out, never before.
+TEST(CartFlush, ADeadFlushersClaimIsTakenAgainAfterItsLease) {
+    FlushFixture f;
+    f.mark(f.user);
+    EXPECT_EQ(f.b.redis.eval_script("cart_dirty_claim", {f.key}, {"10", "300"}).at(1).size(), 1u);
+    EXPECT_EQ(f.b.redis.eval_script("cart_dirty_claim", {f.key}, {"10", "300"}).at(1).size(), 0u);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    EXPECT_EQ(f.b.redis.eval_script("cart_dirty_claim", {f.key}, {"10", "300"}).at(1).size(), 1u);
+}
+
+// A user Postgres refuses (gone: the foreign key) costs the batch nothing:
+// the others are written, that one goes to a cart-persist job.
+TEST(CartFlush, ACartPostgresRefusesGoesToAJobAndTheOthersAreWritten) {
+    FlushFixture f;
+    const std::string ghost = uuid_v4();
+    cart::set_quantity(f.b, f.user, {f.book1, 1});
+    cart::set_quantity(f.b, ghost, {f.book2, 1});
+    f.mark(f.user);
+    f.mark(ghost);
+    auto round = cart::flush_dirty(f.b, 10, 10000, f.key);
+    EXPECT_EQ(round.claimed, 2);
+    EXPECT_EQ(round.handed_to_jobs, 1);
+    EXPECT_EQ(f.stored(), "1|" + std::to_string(f.book1) + ":1,");
+    EXPECT_EQ(f.score(f.user), "none");
+    EXPECT_EQ(f.score(ghost), "none");
+    Reply job = f.b.redis.command({"EXISTS", "{q:cart-persist}:job:cart:" + ghost});
+    EXPECT_EQ(job.integer(), 1);
 }

@@ -27,6 +27,7 @@
 #include "bazaar/auth/refresh_tokens.hpp"
 #include "bazaar/auth/session_stamp.hpp"
 #include "bazaar/cache/read_cache.hpp"
+#include "bazaar/cart/cart_flush.hpp"
 #include "bazaar/cart/cart_service.hpp"
 #include "bazaar/catalog/cache_scopes.hpp"
 #include "bazaar/events/live_events.hpp"
@@ -47,27 +48,45 @@ const std::string kLuaDir = std::string(BAZAAR_SOURCE_DIR) + "/lua";
 const std::string kUserA = "0b8e9c3e-8d0e-4a53-9c57-7a5d8a3e0f11";
 const std::string kUserB = "5f1d2c3b-4a59-4e68-8b7a-6c5d4e3f2a10";
 
-enum class Family { kUser, kRoom, kStock, kQueue, kCacheScope, kRateLimit };
+enum class Family { kUser, kRoom, kStock, kQueue, kCacheScope, kRateLimit, kDirtyCarts };
 
 // Every script and the family its keys belong to. A new script goes here.
 const std::map<std::string, Family>& scripts() {
     static const std::map<std::string, Family> m = {
-        {"auth_refresh_issue", Family::kUser},   {"auth_refresh_rotate", Family::kUser},
-        {"auth_reset_confirm", Family::kUser},   {"auth_reset_issue", Family::kUser},
-        {"auth_revoke_sessions", Family::kUser}, {"cart_clear", Family::kUser},
-        {"cart_persist_begin", Family::kUser},   {"cart_read", Family::kUser},
-        {"cart_remove_item", Family::kUser},     {"cart_restore", Family::kUser},
-        {"cart_set_quantity", Family::kUser},    {"live_event_emit", Family::kRoom},
-        {"live_event_emit_once", Family::kRoom}, {"cache_get", Family::kCacheScope},
-        {"cache_put", Family::kCacheScope},      {"rate_limit_gcra", Family::kRateLimit},
-        {"stock_apply", Family::kStock},         {"stock_due", Family::kStock},
-        {"stock_load", Family::kStock},          {"stock_reserve", Family::kStock},
-        {"stock_settle", Family::kStock},        {"stock_unload", Family::kStock},
-        {"queue_add", Family::kQueue},           {"queue_clean", Family::kQueue},
-        {"queue_counts", Family::kQueue},        {"queue_extend", Family::kQueue},
-        {"queue_finish", Family::kQueue},        {"queue_maintain", Family::kQueue},
-        {"queue_pause", Family::kQueue},         {"queue_release", Family::kQueue},
-        {"queue_retry", Family::kQueue},         {"queue_take", Family::kQueue},
+        {"auth_refresh_issue", Family::kUser},
+        {"auth_refresh_rotate", Family::kUser},
+        {"auth_reset_confirm", Family::kUser},
+        {"auth_reset_issue", Family::kUser},
+        {"auth_revoke_sessions", Family::kUser},
+        {"cart_clear", Family::kUser},
+        {"cart_persist_begin", Family::kUser},
+        {"cart_dirty_claim", Family::kDirtyCarts},
+        {"cart_dirty_done", Family::kDirtyCarts},
+        {"cart_read", Family::kUser},
+        {"cart_remove_item", Family::kUser},
+        {"cart_restore", Family::kUser},
+        {"cart_set_quantity", Family::kUser},
+        {"live_event_emit", Family::kRoom},
+        {"live_event_emit_once", Family::kRoom},
+        {"cache_get", Family::kCacheScope},
+        {"cache_put", Family::kCacheScope},
+        {"rate_limit_gcra", Family::kRateLimit},
+        {"stock_apply", Family::kStock},
+        {"stock_due", Family::kStock},
+        {"stock_load", Family::kStock},
+        {"stock_reserve", Family::kStock},
+        {"stock_settle", Family::kStock},
+        {"stock_unload", Family::kStock},
+        {"queue_add", Family::kQueue},
+        {"queue_clean", Family::kQueue},
+        {"queue_counts", Family::kQueue},
+        {"queue_extend", Family::kQueue},
+        {"queue_finish", Family::kQueue},
+        {"queue_maintain", Family::kQueue},
+        {"queue_pause", Family::kQueue},
+        {"queue_release", Family::kQueue},
+        {"queue_retry", Family::kQueue},
+        {"queue_take", Family::kQueue},
     };
     return m;
 }
@@ -126,6 +145,8 @@ std::vector<std::string> keys_of(Family f) {
             return cache_keys(catalog::book_scope(42));
         case Family::kRateLimit:
             return rate_limit_keys("ip:2001:db8::1");
+        case Family::kDirtyCarts:
+            return {cart::kDirtyKey};
     }
     return {};
 }
@@ -270,6 +291,7 @@ TEST(KeyLayout, FamiliesAndMembersHaveTagsOfTheirOwn) {
         tags.emplace_back(redis_slot::hashed_part(keys.front()));
     tags.emplace_back(redis_slot::hashed_part(queue::kQueuesKey));
     tags.emplace_back(redis_slot::hashed_part(queue::kEventsKey));
+    tags.emplace_back(redis_slot::hashed_part(cart::kDirtyKey));
     std::set<std::string> distinct(tags.begin(), tags.end());
     EXPECT_EQ(distinct.size(), tags.size());
     EXPECT_NE(redis_slot::key_slot(cart::cart_key(kUserA)),

@@ -35,6 +35,8 @@ enum class Counter : int {
     kSweepItemFailures,    // bazaar-worker: one item of a sweep failed, the rest went on
     kPaymentMismatches,    // a payment event whose amount/currency/order differ (alert)
     kRefundFailures,       // a refund the provider failed: REFUND_FAILED (alert)
+    kCartFlushWrites,      // bazaar-worker: carts written to Postgres by the flusher
+    kCartFlushHanded,      // bazaar-worker: carts Postgres refused, handed to a job
     kCount,                // keep last
 };
 

@@ -6,8 +6,9 @@
 #include <limits>
 #include <map>
 
-#include "bazaar/cart/cart_service.hpp"
 #include "bazaar/cache/invalidation_listener.hpp"
+#include "bazaar/cart/cart_flush.hpp"
+#include "bazaar/cart/cart_service.hpp"
 #include "bazaar/catalog/cache_scopes.hpp"
 #include "bazaar/catalog/catalog_service.hpp"
 #include "bazaar/events/live_events.hpp"
@@ -102,48 +103,34 @@ void restore(Backends& b, const std::string& user_id) {
 
 /* ---- changes ---- */
 
-// Makes sure a cart-persist job starts after this change; see the header
-// comment. `added`: the pipelined add of `cart:<user>` created a job.
-void ensure_persist(Backends& b, const std::string& user_id, std::int64_t version, bool need,
-                    bool added) {
-    if (added || !need) return;
-    // `cart:<user>` is held by a job that already read its snapshot (running,
-    // or failed for good): this change needs a job of its own.
-    queue::NewJob job{kPersistJob, {{"userId", user_id}}};
-    job.options = persist_options(user_id);
-    job.options.job_id += ":v" + std::to_string(version);
-    queue::add(b.redis, kPersistQueue, job);
-}
-
-// Runs one change script and the add of the user's persist job. Returns the
-// script's reply; {-1} (cart not loaded) is handled here by a rebuild from
-// Postgres and a second try.
+// Runs one change script and marks the cart for the write-behind of its
+// durable copy (bazaar/cart/cart_flush.hpp). Returns the script's reply;
+// {-1} (cart not loaded) is handled here by a rebuild from Postgres and a
+// second try.
 //
-// A job the add creates must read its snapshot after the change. One Redis:
-// both go in one pipeline on one connection, so the add runs after the
-// script, in one round trip. A cluster: the cart ({u:<id>}) and the queue
-// ({q:cart-persist}) live on different nodes with no order between them, so
-// the job could be taken and read the cart before the change lands there,
-// and the change would never be written. There the add follows the change's
-// reply (one round trip more), and only when the change asks for a job.
+// The mark must land after the change, or a flusher could read the cart
+// between the two and never see the change. One Redis: both go in one
+// pipeline on one connection, so the mark follows the script in the same
+// round trip. A cluster: the cart ({u:<id>}) and the set ({carts}) live on
+// different nodes with no order between them, so the mark follows the
+// change's reply (one round trip more), and only when the change asks for
+// it (`need`: no write pending since the last snapshot was read).
 Reply run_change(Backends& b, const std::string& user_id, const std::string& script,
-                 const std::vector<std::string>& args, std::size_t need_at,
-                 std::size_t version_at) {
-    queue::NewJob job{kPersistJob, {{"userId", user_id}}};
-    job.options = persist_options(user_id);
-    RedisArgs add = queue::add_command(b.redis, kPersistQueue, job);
-    const bool add_in_pipeline = !b.redis.is_cluster();
+                 const std::vector<std::string>& args, std::size_t need_at) {
+    const bool mark_in_pipeline = !b.redis.is_cluster();
+    const RedisArgs mark = mark_dirty_command(user_id);
     std::vector<std::string> keys{cart_key(user_id), events_key(user_id)};
     for (int attempt = 0;; ++attempt) {
         RedisArgs change = script_command(script, keys, args);
         // (pipeline() returns a NOSCRIPT reply where command() would throw)
         auto replies =
-            add_in_pipeline ? b.redis.pipeline({change, add}) : b.redis.pipeline({change});
+            mark_in_pipeline ? b.redis.pipeline({change, mark}) : b.redis.pipeline({change});
         Reply r = replies[0];
-        if (is_noscript(r)) r = b.redis.eval_script(script, keys, args);
-        bool added = false;
-        if (add_in_pipeline && !is_noscript(replies[1]))
-            added = queue::read_add_reply(b.redis, kPersistQueue, replies[1]).second;
+        bool marked = mark_in_pipeline && !replies[1].is_error();
+        if (is_noscript(r)) {
+            r = b.redis.eval_script(script, keys, args);
+            marked = false;  // the mark went before the change
+        }
         // (an outage reply, e.g. OOM at maxmemory, is a 503 like a closed socket)
         if (r.is_error()) throw_reply_error(r);
         std::int64_t code = r.at(0).integer();
@@ -152,16 +139,8 @@ Reply run_change(Backends& b, const std::string& user_id, const std::string& scr
             restore(b, user_id);
             continue;
         }
-        if (code == 1) {
-            bool need = r.at(need_at).integer() == 1;
-            if (!add_in_pipeline && need) {
-                Reply a = b.redis.pipeline({add})[0];
-                // NOSCRIPT: not added; ensure_persist() adds through queue::add().
-                if (!is_noscript(a))
-                    added = queue::read_add_reply(b.redis, kPersistQueue, a).second;
-            }
-            ensure_persist(b, user_id, r.at(version_at).integer(), need, added);
-        }
+        if (code == 1 && !marked && (mark_in_pipeline || r.at(need_at).integer() == 1))
+            b.redis.command(mark);
         return r;
     }
 }
@@ -280,7 +259,7 @@ Change set_line(Backends& b, const std::string& user_id, const SetQuantity& in,
                                   book.currency,
                                   std::to_string(kMaxQuantity),
                                   std::to_string(max_lines(b))};
-    Reply r = run_change(b, user_id, "cart_set_quantity", args, 2, 3);
+    Reply r = run_change(b, user_id, "cart_set_quantity", args, 2);
     switch (r.at(0).integer()) {
         case 0:
             throw Error(ErrorCode::kOutOfStock, "the book is out of stock")
@@ -390,7 +369,7 @@ Change set_quantity(Backends& b, const std::string& user_id, const SetQuantity& 
 }
 
 nlohmann::json remove_item(Backends& b, const std::string& user_id, std::int64_t book_id) {
-    Reply r = run_change(b, user_id, "cart_remove_item", {std::to_string(book_id)}, 1, 2);
+    Reply r = run_change(b, user_id, "cart_remove_item", {std::to_string(book_id)}, 1);
     if (r.at(0).integer() == 0) throw Error::not_found("cart item");
     auto cart = cart_of(r, 3);
     auto stale = repriced_lines(b, cart, book_id);
@@ -398,12 +377,11 @@ nlohmann::json remove_item(Backends& b, const std::string& user_id, std::int64_t
 }
 
 nlohmann::json clear(Backends& b, const std::string& user_id) {
-    return cart_of(run_change(b, user_id, "cart_clear", {}, 1, 2), 3);
+    return cart_of(run_change(b, user_id, "cart_clear", {}, 1), 3);
 }
 
 bool clear_if_version(Backends& b, const std::string& user_id, std::int64_t version) {
-    return run_change(b, user_id, "cart_clear", {std::to_string(version)}, 1, 2).at(0).integer() ==
-           1;
+    return run_change(b, user_id, "cart_clear", {std::to_string(version)}, 1).at(0).integer() == 1;
 }
 
 }  // namespace bazaar::cart

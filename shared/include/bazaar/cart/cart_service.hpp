@@ -4,20 +4,20 @@
 // lua/cart_*.lua scripts (key layout, event shapes and the pending-write mark
 // are drawn in lua/lib/cart.lua). Each change bumps `version`, appends its
 // event to the user's stream and publishes it in the same script, and in the
-// same round trip (one pipeline) adds the cart-persist job; on a Redis
-// Cluster the add follows the change's reply instead (cart_service.cpp,
+// same round trip (one pipeline) marks the cart for its durable write; on a
+// Redis Cluster the mark follows the change's reply instead (cart_service.cpp,
 // run_change: the two keys' nodes do not order one against the other).
 //
-// Durable copy, coalesced: at most one cart-persist job per user is pending.
-// The job carries only the user id and writes whatever snapshot it reads from
-// Redis when it starts (persist()), so a burst of changes costs one Postgres
-// write. The snapshot is written only when its version is newer than the
-// row's, so a job that runs twice, late, or again after a worker crash never
-// moves Postgres backwards, and the last job always writes the newest cart:
-// a change made after a job read its snapshot requests another job (the
-// `pq` mark in lua/lib/cart.lua; when the dedupe id `cart:<user>` is still
-// held by the running or failed job, the new job gets `cart:<user>:v<version>`).
-// Whole snapshots, never deltas: there is no gap to resync.
+// Durable copy, written behind and coalesced (bazaar/cart/cart_flush.hpp):
+// the worker's flusher writes every marked cart's snapshot as it reads it
+// from Redis then, a batch per transaction, so a burst of changes costs one
+// Postgres write. A snapshot is written only when its version is newer than
+// the row's, so a write that runs twice, late, or again after a worker crash
+// never moves Postgres backwards, and the last write is always the newest
+// cart: a change made after a snapshot was read marks the cart again. Whole
+// snapshots, never deltas: there is no gap to resync. A cart Postgres refuses
+// on its own goes to a cart-persist job (persist()), which retries and
+// dead-letters it.
 //
 // Rebuild: when the Redis cart is missing (Redis lost its data, or the cart
 // idled out after 30 days), the next read or change loads it from Postgres
@@ -114,8 +114,9 @@ bool write_snapshot(Pg& pg, const std::string& user_id, const Snapshot& s);
 
 enum class PersistOutcome { kWritten, kUpToDate, kNoLiveCart };
 const char* outcome_name(PersistOutcome o);
-// The cart-persist job: reads the live cart (clearing its pending-write
-// mark) and writes it with write_snapshot().
+// The cart-persist job (a cart the flusher's batch could not write): reads
+// the live cart (clearing its pending-write mark) and writes it with
+// write_snapshot().
 PersistOutcome persist(Backends& b, const std::string& user_id);
 
 // The options of a user's cart-persist job: jobId `cart:<user>` (the dedupe
