@@ -16,7 +16,7 @@
 # left running (PEER_STOP=1 stops it at the end). Our fcgi processes run with
 # the rate limits raised and get the stack's settings back at the end.
 # Environment: the stack's (HTTP_PORT...), DURATION (10s), CONNECTIONS (64),
-# SIDES ("ours peer": one of them for a profile), PEER_DIR, PEER_HTTP (http://127.0.0.1:28080), PEER_PG_PORT (35432).
+# DURING (a profiling command, see during()), SIDES ("ours peer": one of them for a profile), PEER_DIR, PEER_HTTP (http://127.0.0.1:28080), PEER_PG_PORT (35432).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/lib.sh"
@@ -80,6 +80,10 @@ books() {
 base_of() { if [[ $1 == ours ]]; then echo "$BASE"; else echo "$PEER_HTTP"; fi; }
 idle_of() { if [[ $1 == ours ]]; then echo /api/v1/ping; else echo /api/v1/books/1; fi; }
 
+# DURING: a command run 2 s into each measured wrk run (a profiler:
+# perf record, INFO commandstats...), in the background.
+during() { if [[ -n ${DURING:-} ]]; then (sleep 2; eval "$DURING") & fi; }
+
 declare -A P50
 # measure LABEL OUTPUT: the figures of one wrk run.
 measure() {
@@ -97,6 +101,7 @@ cart() {
     buyers "$side" 64 "$work/cart-$side"
     local env=(TOKENS_FILE="$work/cart-$side" BOOK_ID_MIN="$first" BOOKS="$CART_BOOKS")
     env "${env[@]}" wrk -t"$THREADS" -c16 -d3s -s "$HERE/lua/cart_set.lua" "$(base_of "$side")/api/v1/cart/items" >/dev/null
+    during
     measure "cart-$side" "$(env "${env[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
         -s "$HERE/lua/cart_set.lua" "$(base_of "$side")/api/v1/cart/items")"
 }
@@ -108,6 +113,7 @@ checkout() {
     local env=(TOKENS_FILE="$work/co-$side" BOOK_ID_MIN="$first" BOOKS=2000 THREADS="$THREADS" IDLE_PATH="$(idle_of "$side")")
     env "${env[@]}" MODE=fill wrk -t"$THREADS" -c"$CONNECTIONS" -d"$(( n / 300 + 5 ))s" \
         -s "$HERE/lua/checkout.lua" "$(base_of "$side")/api/v1/cart/items" >/dev/null
+    during
     measure "checkout-$side" "$(env "${env[@]}" MODE=checkout wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
         -s "$HERE/lua/checkout.lua" "$(base_of "$side")/api/v1/orders")"
 }

@@ -6,12 +6,15 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdint>
+#include <cstdio>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "bazaar/log.hpp"
 #include "bazaar/pg_deadline.hpp"
+#include "bazaar/pg_prepared.hpp"
 
 namespace bazaar {
 
@@ -35,6 +38,54 @@ bool is_connection_state(const std::string& sqlstate) {
            sqlstate == "57P03";
 }
 }  // namespace
+
+namespace {
+
+// Channels to notify per connection of this thread, after the commit of the
+// transaction running on it (a connection is used by one thread).
+thread_local std::vector<std::pair<const pqxx::connection_base*, std::string>> t_notifies;
+
+}  // namespace
+
+void notify_after_commit(pqxx::transaction_base& tx, const std::string& channel) {
+    const pqxx::connection_base* c = &tx.conn();
+    for (const auto& [conn, ch] : t_notifies)
+        if (conn == c && ch == channel) return;
+    t_notifies.emplace_back(c, channel);
+}
+
+void detail::discard_notifies(pqxx::connection_base& c) {
+    std::erase_if(t_notifies, [&](const auto& p) { return p.first == &c; });
+}
+
+void detail::send_notifies(pqxx::connection_base& c) {
+    if (t_notifies.empty()) return;
+    std::vector<std::string> channels;
+    for (const auto& [conn, ch] : t_notifies)
+        if (conn == &c) channels.push_back(ch);
+    discard_notifies(c);
+    if (channels.empty()) return;
+    try {
+        pqxx::nontransaction n(c);
+        std::string sql;
+        for (const auto& ch : channels) sql += "NOTIFY " + ch + ";";
+        n.exec0(sql);
+    } catch (const std::exception& e) {
+        log::warn("NOTIFY after commit failed; listeners find the rows at their next poll",
+                  {{"error", e.what()}});
+    }
+}
+
+std::string detail::prepared_name(pqxx::connection_base& conn, const std::string& sql) {
+    // FNV-1a: a stable name per text; libpqxx refuses a name redefined with
+    // another text, so a collision would be an exception, never a wrong query.
+    std::uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : sql) h = (h ^ c) * 1099511628211ull;
+    char name[24];
+    std::snprintf(name, sizeof name, "q%016llx", static_cast<unsigned long long>(h));
+    conn.prepare(name, sql);
+    return name;
+}
 
 void prepare_statement(std::string name, std::string sql) {
     std::lock_guard lock(statements_mutex());

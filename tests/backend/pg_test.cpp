@@ -7,6 +7,7 @@
 #include "bazaar/error.hpp"
 #include "bazaar/pg.hpp"
 #include "bazaar/pg_deadline.hpp"
+#include "bazaar/pg_prepared.hpp"
 
 using namespace bazaar;
 
@@ -204,4 +205,50 @@ TEST(PgDeadline, SocketDeadlineCutsAWaitingCall) {
     pqxx::nontransaction n(*fresh);
     EXPECT_EQ(n.exec1("SELECT 1")[0].as<int>(), 1);
     EXPECT_FALSE(deadline.fired());
+}
+
+// exec_prepared: one statement per text and connection, declared again on a
+// new connection (a server restart or a dropped connection loses them).
+TEST(Pg, StatementsPreparedOnDemandSurviveANewConnection) {
+    Pg pg(conninfo());
+    const std::string sql = "SELECT $1::int + 1";
+    for (int i = 0; i < 3; ++i)
+        EXPECT_EQ(
+            pg.transact([&](pqxx::work& w) { return exec_prepared1(w, sql, i)[0].as<int>(); }),
+            i + 1);
+    EXPECT_EQ(pg.transact([&](pqxx::work& w) {
+        return w
+            .exec_params1("SELECT count(*) FROM pg_prepared_statements WHERE statement = $1",
+                          sql)[0]
+            .as<int>();
+    }),
+              1);
+    pg.disconnect();
+    EXPECT_EQ(pg.transact([&](pqxx::work& w) { return exec_prepared1(w, sql, 41)[0].as<int>(); }),
+              42);
+}
+
+// notify_after_commit: the listener hears a committed transaction's
+// channel once, and nothing of a rolled-back one.
+TEST(Pg, NotifyAfterCommitIsSentOnlyForACommit) {
+    struct Heard : pqxx::notification_receiver {
+        using pqxx::notification_receiver::notification_receiver;
+        void operator()(const std::string&, int) override { ++count; }
+        int count = 0;
+    };
+    pqxx::connection listener(conninfo());
+    const std::string channel = "bazaar_test_notify";
+    Heard heard(listener, channel);
+    Pg pg(conninfo());
+    EXPECT_THROW(pg.transact([&](pqxx::work& w) {
+        notify_after_commit(w, channel);
+        throw std::runtime_error("rolled back");
+    }),
+                 std::runtime_error);
+    pg.transact([&](pqxx::work& w) {
+        notify_after_commit(w, channel);
+        notify_after_commit(w, channel);  // once per transaction
+    });
+    for (int i = 0; i < 5; ++i) listener.await_notification(0, 200000);
+    EXPECT_EQ(heard.count, 1);
 }

@@ -48,7 +48,19 @@ namespace bazaar {
 // threads start (static registration from domain modules is fine).
 void prepare_statement(std::string name, std::string sql);
 
+// Sends `NOTIFY channel` once the transaction of `tx` has committed, on the
+// same connection but outside it (nothing is sent on a rollback). A NOTIFY
+// inside a transaction holds Postgres's notify lock through the commit's WAL
+// flush, so concurrent committers that notify line up one fsync after the
+// other; outside, the lock is held for a transaction that writes no WAL.
+// Best effort: a failure is logged (listeners poll as well).
+void notify_after_commit(pqxx::transaction_base& tx, const std::string& channel);
+
 namespace detail {
+// notify_after_commit()'s queue of one connection: dropped before each
+// attempt of a transaction, sent after its commit.
+void discard_notifies(pqxx::connection_base& c);
+void send_notifies(pqxx::connection_base& c);
 struct WatchSlot;
 // The connection type: libpqxx's connection with a connect bounded by the
 // deadline of the calling Pg (see the header comment).
@@ -126,16 +138,19 @@ auto Pg::transact(F&& fn) -> std::invoke_result_t<F, pqxx::work&> {
         try {
             pqxx::connection_base& c = connection();
             Watch watch(*this);
+            detail::discard_notifies(c);
             pqxx::work w(c);
             if constexpr (std::is_void_v<std::invoke_result_t<F, pqxx::work&>>) {
                 fn(w);
                 committing_ = true;
                 w.commit();
+                detail::send_notifies(c);
                 return;
             } else {
                 auto result = fn(w);
                 committing_ = true;
                 w.commit();
+                detail::send_notifies(c);
                 return result;
             }
         } catch (const Error&) {

@@ -9,6 +9,7 @@
 #include "bazaar/error.hpp"
 #include "bazaar/log.hpp"
 #include "bazaar/metrics.hpp"
+#include "bazaar/pg_prepared.hpp"
 
 namespace bazaar::cart {
 
@@ -44,26 +45,27 @@ int write_batch(Pg& pg, std::vector<const Marked*> carts) {
         }
     }
     return pg.transact([&](pqxx::work& w) {
-        auto written = w.exec_params(
-            "INSERT INTO carts (user_id, version, updated_at) "
-            "SELECT u, v, to_timestamp(t::double precision / 1000) "
-            "FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS s(u, v, t) "
-            "ON CONFLICT (user_id) DO UPDATE SET version = EXCLUDED.version, "
-            "updated_at = EXCLUDED.updated_at WHERE carts.version < EXCLUDED.version "
-            "RETURNING user_id",
-            pg_array(users), pg_array(versions), pg_array(times));
+        auto written =
+            exec_prepared(w,
+                          "INSERT INTO carts (user_id, version, updated_at) "
+                          "SELECT u, v, to_timestamp(t::double precision / 1000) "
+                          "FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS s(u, v, t) "
+                          "ON CONFLICT (user_id) DO UPDATE SET version = EXCLUDED.version, "
+                          "updated_at = EXCLUDED.updated_at WHERE carts.version < EXCLUDED.version "
+                          "RETURNING user_id",
+                          pg_array(users), pg_array(versions), pg_array(times));
         if (written.empty()) return 0;
         std::vector<std::string> heads;
         for (const auto& r : written) heads.push_back(r[0].as<std::string>());
         const std::string head_array = pg_array(heads);
-        w.exec_params("DELETE FROM cart_items WHERE user_id = ANY($1::uuid[])", head_array);
+        exec_prepared(w, "DELETE FROM cart_items WHERE user_id = ANY($1::uuid[])", head_array);
         // A line whose book row is gone for good is skipped (the FK would refuse it).
-        w.exec_params(
-            "INSERT INTO cart_items (user_id, book_id, quantity) "
-            "SELECT x.u, x.book, x.quantity "
-            "FROM unnest($1::uuid[], $2::bigint[], $3::int[]) AS x(u, book, quantity) "
-            "JOIN books b ON b.id = x.book WHERE x.u = ANY($4::uuid[])",
-            pg_array(line_users), pg_array(books), pg_array(quantities), head_array);
+        exec_prepared(w,
+                      "INSERT INTO cart_items (user_id, book_id, quantity) "
+                      "SELECT x.u, x.book, x.quantity "
+                      "FROM unnest($1::uuid[], $2::bigint[], $3::int[]) AS x(u, book, quantity) "
+                      "JOIN books b ON b.id = x.book WHERE x.u = ANY($4::uuid[])",
+                      pg_array(line_users), pg_array(books), pg_array(quantities), head_array);
         return static_cast<int>(heads.size());
     });
 }

@@ -2,6 +2,7 @@
 // version-guarded write of a snapshot (write_snapshot). Why whole snapshots
 // and a version guard: see bazaar/cart/cart_service.hpp.
 #include "bazaar/cart/cart_service.hpp"
+#include "bazaar/pg_prepared.hpp"
 
 namespace bazaar::cart {
 
@@ -16,17 +17,19 @@ bool write_snapshot(Pg& pg, const std::string& user_id, const Snapshot& s) {
     return pg.transact([&](pqxx::work& w) {
         // The row lock taken here orders concurrent writers of one cart; the
         // WHERE makes an older or equal snapshot a no-op.
-        auto head = w.exec_params(
-            "INSERT INTO carts (user_id, version, updated_at) "
-            "VALUES ($1, $2, to_timestamp($3::double precision / 1000)) "
-            "ON CONFLICT (user_id) DO UPDATE SET version = EXCLUDED.version, "
-            "updated_at = EXCLUDED.updated_at WHERE carts.version < EXCLUDED.version "
-            "RETURNING 1",
-            user_id, s.version, s.updated_at_ms);
+        auto head =
+            exec_prepared(w,
+                          "INSERT INTO carts (user_id, version, updated_at) "
+                          "VALUES ($1, $2, to_timestamp($3::double precision / 1000)) "
+                          "ON CONFLICT (user_id) DO UPDATE SET version = EXCLUDED.version, "
+                          "updated_at = EXCLUDED.updated_at WHERE carts.version < EXCLUDED.version "
+                          "RETURNING 1",
+                          user_id, s.version, s.updated_at_ms);
         if (head.empty()) return false;
-        w.exec_params("DELETE FROM cart_items WHERE user_id = $1", user_id);
+        exec_prepared(w, "DELETE FROM cart_items WHERE user_id = $1", user_id);
         // A line whose book row is gone for good is skipped (the FK would refuse it).
-        w.exec_params(
+        exec_prepared(
+            w,
             "INSERT INTO cart_items (user_id, book_id, quantity) "
             "SELECT $1, x.book, x.quantity FROM unnest($2::bigint[], $3::int[]) AS x(book, "
             "quantity) "

@@ -8,6 +8,8 @@
 #include "bazaar/events/live_events.hpp"
 #include "bazaar/log.hpp"
 #include "bazaar/metrics.hpp"
+#include "bazaar/pg.hpp"
+#include "bazaar/pg_prepared.hpp"
 #include "bazaar/queue/producer.hpp"
 
 namespace bazaar::live {
@@ -15,10 +17,11 @@ namespace bazaar::live {
 void add_in_transaction(pqxx::transaction_base& tx, std::string_view room, std::string_view event,
                         std::string_view data_json, std::string_view ordering_key) {
     nlohmann::json payload = {{"room", room}, {"event", event}, {"data", std::string(data_json)}};
-    tx.exec_params("INSERT INTO outbox (topic, payload, ordering_key) VALUES ($1, $2::jsonb, $3)",
-                   std::string(kOutboxTopic), payload.dump(), std::string(ordering_key));
+    exec_prepared(tx,
+                  "INSERT INTO outbox (topic, payload, ordering_key) VALUES ($1, $2::jsonb, $3)",
+                  std::string(kOutboxTopic), payload.dump(), std::string(ordering_key));
     // The relay LISTENs on the job channel; one wake-up serves both topics.
-    tx.exec0(std::string("NOTIFY ") + queue::kOutboxChannel);
+    notify_after_commit(tx, queue::kOutboxChannel);
 }
 
 std::string relayed_key(std::string_view room) {
@@ -40,7 +43,8 @@ int relay_live_events(Pg& pg, Redis& redis, int limit) {
         set_aside = 0;
         // The earliest unpublished row of each ordering key only: a later
         // row waits until the earlier one is stamped (see the header).
-        auto rows = w.exec_params(
+        auto rows = exec_prepared(
+            w,
             "SELECT o.id, o.payload::text FROM outbox o "
             "WHERE o.topic = 'live' AND o.published_at IS NULL AND o.failed_at IS NULL "
             "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.topic = 'live' "
@@ -99,10 +103,12 @@ int relay_live_events(Pg& pg, Redis& redis, int limit) {
             ids += (ids.size() > 1 ? "," : "") + std::to_string(good[i].id);
         }
         ids += "}";
-        w.exec_params("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", ids);
+        exec_prepared(w, "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+                      ids);
         for (auto id : bad) {
             log::error("outbox live event is malformed; set aside", {{"outboxId", id}});
-            w.exec_params(
+            exec_prepared(
+                w,
                 "UPDATE outbox SET attempts = attempts + 1, last_error = 'malformed live event', "
                 "failed_at = now() WHERE id = $1",
                 id);
@@ -110,7 +116,8 @@ int relay_live_events(Pg& pg, Redis& redis, int limit) {
         for (const auto& [id, why] : refused) {
             log::error("outbox live event refused by Redis; set aside",
                        {{"outboxId", id}, {"error", why}});
-            w.exec_params(
+            exec_prepared(
+                w,
                 "UPDATE outbox SET attempts = attempts + 1, last_error = $2, failed_at = now() "
                 "WHERE id = $1",
                 id, why);

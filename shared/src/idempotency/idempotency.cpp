@@ -10,6 +10,7 @@
 
 #include "bazaar/error.hpp"
 #include "bazaar/log.hpp"
+#include "bazaar/pg_prepared.hpp"
 #include "bazaar/time.hpp"
 
 namespace bazaar::idempotency {
@@ -46,8 +47,8 @@ void put_back(std::vector<Scope> keys) {
 void delete_leases(Pg& pg, const std::vector<Scope>& keys) {
     pg.transact([&](pqxx::work& w) {
         for (const auto& k : keys)
-            w.exec_params(
-                "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND owner = $3",
+            exec_prepared(
+                w, "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND owner = $3",
                 k.user_id(), k.key(), k.owner());
     });
 }
@@ -126,7 +127,8 @@ std::string validate_key(const std::optional<std::string_view>& header) {
 
 void Scope::record_in(pqxx::transaction_base& w, const StoredResponse& r,
                       const std::string& order_id) {
-    auto rows = w.exec_params(
+    auto rows = exec_prepared(
+        w,
         "UPDATE idempotency_keys SET status_code = $4, content_type = $5, response_body = $6, "
         "order_id = NULLIF($7, '')::uuid, owner = NULL, locked_until = NULL "
         "WHERE user_id = $1 AND key = $2 AND owner = $3 RETURNING 1",
@@ -142,17 +144,24 @@ Begun begin(Pg& pg, const std::string& user_id, const std::string& key, const st
     drain_pending(pg);  // a retry of a request that ended in 503 finds its key free
     std::string owner = uuid_v4();
     return pg.transact([&](pqxx::work& w) -> Begun {
-        auto ins = w.exec_params(
+        // The lease needs no fsync of its own: the answer recorded under it
+        // is written by a later, synchronous commit, and Postgres's WAL is
+        // flushed in order, so that commit makes the lease durable too; a
+        // crash before it loses a lease whose request never committed.
+        w.exec0("SET LOCAL synchronous_commit TO off");
+        auto ins = exec_prepared(
+            w,
             "INSERT INTO idempotency_keys (user_id, key, request_hash, owner, locked_until) "
             "VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::float8 / 1000)) "
             "ON CONFLICT DO NOTHING RETURNING 1",
             user_id, key, fp, owner, lease_ms);
         if (!ins.empty()) return {std::nullopt, Scope(user_id, key, owner)};
-        auto r = w.exec_params(
-            "SELECT request_hash, status_code, content_type, response_body, "
-            "locked_until > now(), created_at < now() - make_interval(secs => $3) "
-            "FROM idempotency_keys WHERE user_id = $1 AND key = $2 FOR UPDATE",
-            user_id, key, kKeyTtlS);
+        auto r =
+            exec_prepared(w,
+                          "SELECT request_hash, status_code, content_type, response_body, "
+                          "locked_until > now(), created_at < now() - make_interval(secs => $3) "
+                          "FROM idempotency_keys WHERE user_id = $1 AND key = $2 FOR UPDATE",
+                          user_id, key, kKeyTtlS);
         if (r.empty()) throw Error(ErrorCode::kConflict, "Idempotency-Key changed; retry");
         const auto& row = r[0];
         bool expired = row[5].as<bool>();
@@ -172,7 +181,8 @@ Begun begin(Pg& pg, const std::string& user_id, const std::string& key, const st
         }
         // Expired (24 h) or its lease ran out (the process holding it died
         // before committing anything): start again under a new lease.
-        w.exec_params(
+        exec_prepared(
+            w,
             "UPDATE idempotency_keys SET request_hash = $3, owner = $4, "
             "locked_until = now() + make_interval(secs => $5::float8 / 1000), status_code = NULL, "
             "content_type = NULL, response_body = NULL, order_id = NULL, "
@@ -220,7 +230,8 @@ void finish(Pg& pg, Scope& scope, const StoredResponse& r, std::string_view code
 int purge_expired(Pg& pg, int limit) {
     return pg.transact([&](pqxx::work& w) {
         return static_cast<int>(
-            w.exec_params("DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM "
+            exec_prepared(w,
+                          "DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM "
                           "idempotency_keys WHERE created_at < now() - make_interval(secs => $1) "
                           "LIMIT $2)",
                           kKeyTtlS, limit)

@@ -18,6 +18,7 @@
 #include "bazaar/orders/order_limits.hpp"
 #include "bazaar/payments/amounts.hpp"
 #include "bazaar/payments/payment_service.hpp"
+#include "bazaar/pg_prepared.hpp"
 #include "bazaar/queue/producer.hpp"
 #include "bazaar/time.hpp"
 #include "bazaar/uuid.hpp"
@@ -71,7 +72,8 @@ void load_items(pqxx::work& w, std::vector<Order>& orders) {
         by_id[o.id] = &o;
         ids.push_back(o.id);
     }
-    auto rows = w.exec_params(
+    auto rows = exec_prepared(
+        w,
         "SELECT order_id::text, book_id, title, unit_price_cents, quantity FROM order_items "
         "WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, book_id",
         pg_uuid_array(ids));
@@ -158,7 +160,8 @@ namespace {
 // that the same key is a new request.
 std::optional<Order> find_by_key(pqxx::work& w, const std::string& user_id,
                                  const std::string& key) {
-    auto rows = w.exec_params(std::string("SELECT ") + kOrderColumns +
+    auto rows = exec_prepared(w,
+                              std::string("SELECT ") + kOrderColumns +
                                   " FROM orders WHERE user_id = $1 AND idempotency_key = $2 "
                                   "AND created_at > now() - make_interval(secs => $3)",
                               user_id, key, idempotency::kKeyTtlS);
@@ -172,11 +175,12 @@ std::optional<Order> find_by_key(pqxx::work& w, const std::string& user_id,
 // caller, create_from_cart, tells the two apart: the key's order is returned).
 bool ordered_already(pqxx::work& w, const std::string& user_id, std::int64_t version,
                      const std::string& key) {
-    return !w.exec_params(
-                 "SELECT 1 FROM orders WHERE user_id = $1 "
-                 "AND (cart_version = $2 OR (idempotency_key = NULLIF($3, '') AND created_at > "
-                 "now() - make_interval(secs => $4)))",
-                 user_id, version, key, idempotency::kKeyTtlS)
+    return !exec_prepared(
+                w,
+                "SELECT 1 FROM orders WHERE user_id = $1 "
+                "AND (cart_version = $2 OR (idempotency_key = NULLIF($3, '') AND created_at > "
+                "now() - make_interval(secs => $4)))",
+                user_id, version, key, idempotency::kKeyTtlS)
                 .empty();
 }
 
@@ -236,13 +240,15 @@ constexpr const char* kHoldingOrders =
 // What the user's holding orders hold.
 Held read_held(pqxx::work& w, const std::string& user_id, int reservation_ttl_s) {
     Held held;
-    held.open_orders = w.exec_params1(std::string("SELECT count(*) FROM orders o "
+    held.open_orders = exec_prepared1(w,
+                                      std::string("SELECT count(*) FROM orders o "
                                                   "WHERE o.user_id = $1 AND ") +
                                           kHoldingOrders,
                                       user_id, reservation_ttl_s)[0]
                            .as<std::int64_t>();
     for (const auto& r :
-         w.exec_params(std::string("SELECT i.book_id, sum(i.quantity)::bigint FROM order_items i "
+         exec_prepared(w,
+                       std::string("SELECT i.book_id, sum(i.quantity)::bigint FROM order_items i "
                                    "JOIN orders o ON o.id = i.order_id "
                                    "WHERE o.user_id = $1 AND ") +
                            kHoldingOrders + " GROUP BY i.book_id",
@@ -255,7 +261,7 @@ Held read_held(pqxx::work& w, const std::string& user_id, int reservation_ttl_s)
 // transaction: two checkouts of one user run one after the other from here
 // on, so both cannot pass a limit that only one fits.
 Held lock_and_read_held(pqxx::work& w, const std::string& user_id, int reservation_ttl_s) {
-    w.exec_params("SELECT pg_advisory_xact_lock(hashtextextended('bazaar:checkout:' || $1, 0))",
+    exec_prepared(w, "SELECT pg_advisory_xact_lock(hashtextextended('bazaar:checkout:' || $1, 0))",
                   user_id);
     return read_held(w, user_id, reservation_ttl_s);
 }
@@ -327,7 +333,8 @@ Order checkout(Backends& b, const std::string& user_id, const BeforeCommit& befo
             // copy; and never more (or less) than the cart showed the client.
             std::map<std::int64_t, std::tuple<std::string, std::int64_t, std::string>> books;
             for (const auto& r :
-                 w.exec_params("SELECT id, title, price_cents, currency FROM books "
+                 exec_prepared(w,
+                               "SELECT id, title, price_cents, currency FROM books "
                                "WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL",
                                arr))
                 books[r[0].as<std::int64_t>()] = {r[1].as<std::string>(), r[2].as<std::int64_t>(),
@@ -375,11 +382,13 @@ Order checkout(Backends& b, const std::string& user_id, const BeforeCommit& befo
             // A key reused after its lifetime: the old order lets go of it
             // (the key is unique per user among orders).
             if (!idempotency_key.empty())
-                w.exec_params(
+                exec_prepared(
+                    w,
                     "UPDATE orders SET idempotency_key = NULL WHERE user_id = $1 "
                     "AND idempotency_key = $2 AND created_at <= now() - make_interval(secs => $3)",
                     o.user_id, idempotency_key, idempotency::kKeyTtlS);
-            auto r = w.exec_params1(
+            auto r = exec_prepared1(
+                w,
                 "INSERT INTO orders (id, user_id, status, total_cents, currency, expires_at, "
                 "cart_version, idempotency_key) "
                 "VALUES ($1, $2, 'PAYMENT_PENDING', $3, $4, now() + make_interval(secs => $5), "
@@ -394,7 +403,8 @@ Order checkout(Backends& b, const std::string& user_id, const BeforeCommit& befo
             o.updated_at = r[3].as<std::string>();
             for (std::size_t i = 0; i < o.items.size(); ++i) {
                 const auto& it = o.items[i];
-                w.exec_params(
+                exec_prepared(
+                    w,
                     "INSERT INTO order_items (order_id, book_id, title, unit_price_cents, "
                     "quantity, stock_seq) VALUES ($1, $2, $3, $4, $5, $6)",
                     o.id, it.book_id, it.title, it.unit_price_cents, it.quantity,
@@ -502,7 +512,8 @@ Page list(Backends& b, const std::string& user_id,
     Page page;
     page.limit = q.limit;
     b.pg.transact([&](pqxx::work& w) {
-        auto rows = w.exec_params(std::string("SELECT ") + kOrderColumns +
+        auto rows = exec_prepared(w,
+                                  std::string("SELECT ") + kOrderColumns +
                                       " FROM orders WHERE user_id = $1 "
                                       "AND seq < $2 "
                                       "ORDER BY seq DESC LIMIT $3",
@@ -520,7 +531,8 @@ Page list(Backends& b, const std::string& user_id,
 std::optional<Order> load(pqxx::work& w, const std::string& order_id, bool for_update) {
     auto c = canonical_uuid(order_id);
     if (!c) return std::nullopt;
-    auto rows = w.exec_params(std::string("SELECT ") + kOrderColumns +
+    auto rows = exec_prepared(w,
+                              std::string("SELECT ") + kOrderColumns +
                                   " FROM orders WHERE id = $1" + (for_update ? " FOR UPDATE" : ""),
                               *c);
     if (rows.empty()) return std::nullopt;
@@ -539,14 +551,15 @@ Order get(Backends& b, const std::string& user_id, const std::string& order_id) 
 /* ---- state changes ---- */
 
 std::vector<stock::Change> release_stock(pqxx::work& w, const std::string& order_id) {
-    auto r = w.exec_params(
+    auto r = exec_prepared(
+        w,
         "UPDATE orders SET stock_released = true WHERE id = $1 AND NOT stock_released "
         "RETURNING id",
         order_id);
     if (r.empty()) return {};
     std::vector<stock::Line> lines;
-    for (const auto& row :
-         w.exec_params("SELECT book_id, quantity FROM order_items WHERE order_id = $1", order_id))
+    for (const auto& row : exec_prepared(
+             w, "SELECT book_id, quantity FROM order_items WHERE order_id = $1", order_id))
         lines.push_back({row[0].as<std::int64_t>(), row[1].as<std::int64_t>()});
     return stock::give_back_in_transaction(w, lines);
 }
@@ -554,8 +567,8 @@ std::vector<stock::Change> release_stock(pqxx::work& w, const std::string& order
 std::optional<std::vector<stock::Change>> reserve_again(pqxx::work& w,
                                                         const std::string& order_id) {
     std::vector<stock::Line> lines;
-    for (const auto& row :
-         w.exec_params("SELECT book_id, quantity FROM order_items WHERE order_id = $1", order_id))
+    for (const auto& row : exec_prepared(
+             w, "SELECT book_id, quantity FROM order_items WHERE order_id = $1", order_id))
         lines.push_back({row[0].as<std::int64_t>(), row[1].as<std::int64_t>()});
     // A savepoint in SQL, not a pqxx::subtransaction: libpqxx 6.4 sends its
     // SAVEPOINT only for statements run through the subtransaction object,
@@ -568,7 +581,7 @@ std::optional<std::vector<stock::Change>> reserve_again(pqxx::work& w,
         return std::nullopt;
     }
     w.exec0("RELEASE SAVEPOINT reserve_again");
-    w.exec_params("UPDATE orders SET stock_released = false WHERE id = $1", order_id);
+    exec_prepared(w, "UPDATE orders SET stock_released = false WHERE id = $1", order_id);
     return take.changes;
 }
 
@@ -593,10 +606,10 @@ Transition transition(pqxx::work& w, const std::string& order_id, Status to,
         t.stock = std::move(*taken);
     }
     if (releases_stock(o->status, to)) t.stock = release_stock(w, id);
-    auto r = w.exec_params1(
-        "UPDATE orders SET status = $2, updated_at = now() WHERE id = $1 "
-        "RETURNING " BAZAAR_TS("updated_at") ", stock_released",
-        id, std::string(status_name(to)));
+    auto r = exec_prepared1(w,
+                            "UPDATE orders SET status = $2, updated_at = now() WHERE id = $1 "
+                            "RETURNING " BAZAAR_TS("updated_at") ", stock_released",
+                            id, std::string(status_name(to)));
     o->status = to;
     o->updated_at = r[0].as<std::string>();
     o->stock_released = r[1].as<bool>();
@@ -632,10 +645,11 @@ bool expire(Backends& b, const std::string& order_id) {
     auto id = canonical_uuid(order_id);
     if (!id) return false;
     auto t = b.pg.transact([&](pqxx::work& w) -> std::optional<Transition> {
-        auto due = w.exec_params(
-            "SELECT 1 FROM orders WHERE id = $1 AND status = 'PAYMENT_PENDING' "
-            "AND expires_at <= now() FOR UPDATE",
-            *id);
+        auto due =
+            exec_prepared(w,
+                          "SELECT 1 FROM orders WHERE id = $1 AND status = 'PAYMENT_PENDING' "
+                          "AND expires_at <= now() FOR UPDATE",
+                          *id);
         if (due.empty()) return std::nullopt;
         return transition(w, *id, Status::kExpired);
     });
@@ -659,7 +673,8 @@ int expire_overdue(Backends& b, int limit) {
     b.pg.transact([&](pqxx::work& w) {
         due.clear();
         for (const auto& r :
-             w.exec_params("SELECT id::text FROM orders WHERE status = 'PAYMENT_PENDING' "
+             exec_prepared(w,
+                           "SELECT id::text FROM orders WHERE status = 'PAYMENT_PENDING' "
                            "AND expires_at <= now() ORDER BY expires_at LIMIT $1",
                            limit))
             due.push_back(r[0].as<std::string>());

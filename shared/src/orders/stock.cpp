@@ -8,6 +8,7 @@
 #include "bazaar/catalog/cache_scopes.hpp"
 #include "bazaar/error.hpp"
 #include "bazaar/log.hpp"
+#include "bazaar/pg_prepared.hpp"
 #include "bazaar/time.hpp"
 
 namespace bazaar::orders::stock {
@@ -144,12 +145,14 @@ void abort_hold(Redis& redis, const std::string& order_id, const std::vector<Lin
 Take take_in_transaction(pqxx::work& w, const std::vector<Line>& input) {
     Take out;
     for (const auto& l : merge(input)) {
-        auto r = w.exec_params(
+        auto r = exec_prepared(
+            w,
             "UPDATE books SET stock = stock - $2, stock_seq = stock_seq + 1 "
             "WHERE id = $1 AND deleted_at IS NULL AND stock >= $2 RETURNING stock_seq",
             l.book_id, l.quantity);
         if (r.empty()) {
-            auto a = w.exec_params(
+            auto a = exec_prepared(
+                w,
                 "SELECT CASE WHEN deleted_at IS NULL THEN stock ELSE 0 END FROM books "
                 "WHERE id = $1",
                 l.book_id);
@@ -165,7 +168,8 @@ Take take_in_transaction(pqxx::work& w, const std::vector<Line>& input) {
 std::vector<Change> give_back_in_transaction(pqxx::work& w, const std::vector<Line>& input) {
     std::vector<Change> out;
     for (const auto& l : merge(input)) {
-        auto r = w.exec_params1(
+        auto r = exec_prepared1(
+            w,
             "UPDATE books SET stock = stock + $2, stock_seq = stock_seq + 1 WHERE id = $1 "
             "RETURNING stock_seq",
             l.book_id, l.quantity);
@@ -207,7 +211,8 @@ void load(Pg& pg, Redis& redis, const std::vector<std::int64_t>& book_ids) {
     if (book_ids.empty()) return;
     std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>> rows;
     pg.transact([&](pqxx::work& w) {
-        for (const auto& r : w.exec_params(
+        for (const auto& r : exec_prepared(
+                 w,
                  "SELECT id, CASE WHEN deleted_at IS NULL THEN stock ELSE 0 END, stock_seq "
                  "FROM books WHERE id = ANY($1::bigint[])",
                  pg_array(book_ids)))
@@ -289,12 +294,13 @@ int sweep_holds(Pg& pg, Redis& redis, int limit) {
             // it. Book id order, as every writer of books locks them.
             std::vector<std::int64_t> sorted(books);
             std::sort(sorted.begin(), sorted.end());
-            w.exec_params("SELECT 1 FROM books WHERE id = ANY($1::bigint[]) ORDER BY id FOR SHARE",
+            exec_prepared(w,
+                          "SELECT 1 FROM books WHERE id = ANY($1::bigint[]) ORDER BY id FOR SHARE",
                           pg_array(sorted));
             // READ COMMITTED: this statement's snapshot is taken after the
             // lock was granted, so it sees that COMMIT.
-            auto rows = w.exec_params(
-                "SELECT book_id, stock_seq FROM order_items WHERE order_id = $1", order_id);
+            auto rows = exec_prepared(
+                w, "SELECT book_id, stock_seq FROM order_items WHERE order_id = $1", order_id);
             for (const auto& r : rows) seq_of[r[0].as<std::int64_t>()] = r[1].as<std::int64_t>();
             return !rows.empty();
         });

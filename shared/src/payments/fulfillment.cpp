@@ -6,6 +6,7 @@
 #include "bazaar/orders/order_service.hpp"
 #include "bazaar/payments/payment_service.hpp"
 #include "bazaar/payments/webhook_event.hpp"
+#include "bazaar/pg_prepared.hpp"
 #include "bazaar/uuid.hpp"
 
 namespace bazaar::payments {
@@ -86,10 +87,10 @@ void refund(Backends& b, Provider& provider, const std::string& order_id) {
     const bool failed = !why.empty() || r.status == "failed" || r.status == "canceled";
     if (r.status != "succeeded" && !failed) {
         b.pg.transact([&](pqxx::work& w) {
-            w.exec_params(
-                "UPDATE orders SET refund_id = NULLIF($2, '') WHERE id = $1 "
-                "AND status = 'REFUND_PENDING'",
-                order_id, r.id);
+            exec_prepared(w,
+                          "UPDATE orders SET refund_id = NULLIF($2, '') WHERE id = $1 "
+                          "AND status = 'REFUND_PENDING'",
+                          order_id, r.id);
         });
         log::info("refund pending at the provider",
                   {{"orderId", order_id}, {"refundId", r.id}, {"status", r.status}});
@@ -102,7 +103,7 @@ void refund(Backends& b, Provider& provider, const std::string& order_id) {
         auto t = b.pg.transact([&](pqxx::work& w) {
             auto moved = orders::transition(
                 w, order_id, failed ? Status::kRefundFailed : Status::kRefunded, opts);
-            w.exec_params("UPDATE orders SET refund_id = NULLIF($2, '') WHERE id = $1", order_id,
+            exec_prepared(w, "UPDATE orders SET refund_id = NULLIF($2, '') WHERE id = $1", order_id,
                           r.id);
             return moved;
         });
@@ -122,7 +123,8 @@ void refund(Backends& b, Provider& provider, const std::string& order_id) {
 
 void refund_event(Backends& b, Provider& provider, const std::string& event_id) {
     auto row = b.pg.transact([&](pqxx::work& w) {
-        return w.exec_params(
+        return exec_prepared(
+            w,
             "SELECT intent_id, (payload->'data'->'object'->>'amount')::bigint FROM payment_events "
             "WHERE event_id = $1 AND outcome = 'mismatch' AND refund_id IS NULL "
             "AND type = $2 AND intent_id IS NOT NULL",
@@ -139,8 +141,8 @@ void refund_event(Backends& b, Provider& provider, const std::string& event_id) 
         r = {"already-refunded", "succeeded"};
     }
     b.pg.transact([&](pqxx::work& w) {
-        w.exec_params(
-            "UPDATE payment_events SET refund_id = $2 WHERE event_id = $1 AND refund_id IS NULL",
+        exec_prepared(
+            w, "UPDATE payment_events SET refund_id = $2 WHERE event_id = $1 AND refund_id IS NULL",
             event_id, r.id);
     });
     log::warn(

@@ -9,6 +9,7 @@
 #include "bazaar/orders/order_service.hpp"
 #include "bazaar/payments/amounts.hpp"
 #include "bazaar/payments/webhook_signature.hpp"
+#include "bazaar/pg_prepared.hpp"
 #include "bazaar/queue/producer.hpp"
 #include "bazaar/time.hpp"
 #include "bazaar/uuid.hpp"
@@ -40,7 +41,8 @@ struct IntentRow {
 };
 
 std::optional<IntentRow> read_intent_row(pqxx::work& w, const std::string& order_id) {
-    auto r = w.exec_params(
+    auto r = exec_prepared(
+        w,
         "SELECT user_id::text, status, total_cents, currency, payment_provider, "
         "payment_intent_id, payment_client_secret, intent_attempt FROM orders WHERE id = $1",
         order_id);
@@ -116,13 +118,13 @@ nlohmann::json init_payment(Backends& b, Provider& provider, const std::string& 
     }
     // 3. kept only while the order still waits for payment and has none.
     auto stored = b.pg.transact([&](pqxx::work& w) {
-        w.exec_params(
-            "UPDATE orders SET payment_provider = $2, payment_intent_id = $3, "
-            "payment_client_secret = $4, updated_at = now() "
-            "WHERE id = $1 AND payment_intent_id IS NULL AND status = 'PAYMENT_PENDING' "
-            "AND intent_attempt = $5",
-            *order_id, std::string(provider.name()), intent.id, intent.client_secret,
-            row->intent_attempt);
+        exec_prepared(w,
+                      "UPDATE orders SET payment_provider = $2, payment_intent_id = $3, "
+                      "payment_client_secret = $4, updated_at = now() "
+                      "WHERE id = $1 AND payment_intent_id IS NULL AND status = 'PAYMENT_PENDING' "
+                      "AND intent_attempt = $5",
+                      *order_id, std::string(provider.name()), intent.id, intent.client_secret,
+                      row->intent_attempt);
         return read_intent_row(w, *order_id);
     });
     mine(stored);
@@ -179,10 +181,10 @@ struct Applied {
 
 void set_outcome(pqxx::work& w, const std::string& event_id, const std::string& outcome,
                  const std::optional<std::string>& order_id, const std::string& detail) {
-    w.exec_params(
-        "UPDATE payment_events SET outcome = $2, order_id = NULLIF($3, '')::uuid, "
-        "detail = NULLIF($4, '') WHERE event_id = $1",
-        event_id, outcome, order_id.value_or(""), detail);
+    exec_prepared(w,
+                  "UPDATE payment_events SET outcome = $2, order_id = NULLIF($3, '')::uuid, "
+                  "detail = NULLIF($4, '') WHERE event_id = $1",
+                  event_id, outcome, order_id.value_or(""), detail);
 }
 
 // A refund's status from the provider (refund.updated, refund.failed,
@@ -197,7 +199,7 @@ Applied apply_refund_event(pqxx::work& w, const WebhookEvent& ev, Applied& a, Ig
     const bool failed = ev.refund_status == "failed" || ev.refund_status == "canceled";
     const bool succeeded = ev.refund_status == "succeeded";
     auto of_event =
-        w.exec_params("SELECT event_id FROM payment_events WHERE refund_id = $1", ev.refund_id);
+        exec_prepared(w, "SELECT event_id FROM payment_events WHERE refund_id = $1", ev.refund_id);
     if (!of_event.empty()) {
         // The refund of a mismatched payment (refund_event()).
         if (failed)
@@ -210,15 +212,15 @@ Applied apply_refund_event(pqxx::work& w, const WebhookEvent& ev, Applied& a, Ig
         return ignore("refund of mismatched payment " + of_event[0][0].as<std::string>() + ": " +
                       ev.refund_status);
     }
-    auto found = w.exec_params("SELECT id::text FROM orders WHERE refund_id = $1", ev.refund_id);
+    auto found = exec_prepared(w, "SELECT id::text FROM orders WHERE refund_id = $1", ev.refund_id);
     if (found.empty() && !ev.intent_id.empty())
         // (REFUNDED without a refund id too: the refund job recorded
         // `charge_already_refunded` and never learnt the refund's id, and a
         // failure of that refund must still reach the order.)
-        found = w.exec_params(
-            "SELECT id::text FROM orders WHERE payment_intent_id = $1 "
-            "AND status IN ('REFUND_PENDING', 'REFUNDED') AND refund_id IS NULL",
-            ev.intent_id);
+        found = exec_prepared(w,
+                              "SELECT id::text FROM orders WHERE payment_intent_id = $1 "
+                              "AND status IN ('REFUND_PENDING', 'REFUNDED') AND refund_id IS NULL",
+                              ev.intent_id);
     if (found.empty()) return ignore("unknown refund");
     const std::string order_id = found[0][0].as<std::string>();
     a.result.order_id = order_id;
@@ -237,7 +239,7 @@ Applied apply_refund_event(pqxx::work& w, const WebhookEvent& ev, Applied& a, Ig
     orders::TransitionOptions opts;
     opts.event_extra = {{"refundId", ev.refund_id}};
     auto t = orders::transition(w, order_id, to, opts);
-    w.exec_params("UPDATE orders SET refund_id = $2 WHERE id = $1", order_id, ev.refund_id);
+    exec_prepared(w, "UPDATE orders SET refund_id = $2 WHERE id = $1", order_id, ev.refund_id);
     a.result.status = std::string(orders::status_name(t.order.status));
     a.transitions.push_back(std::move(t));
     if (to == Status::kRefundFailed)
@@ -254,7 +256,8 @@ Applied apply_refund_event(pqxx::work& w, const WebhookEvent& ev, Applied& a, Ig
 Applied apply_event(pqxx::work& w, const WebhookEvent& ev, std::string_view body) {
     Applied a;
     a.result.event_id = ev.id;
-    auto ins = w.exec_params(
+    auto ins = exec_prepared(
+        w,
         "INSERT INTO payment_events (event_id, type, intent_id, payload) "
         "VALUES ($1, $2, NULLIF($3, ''), $4::jsonb) ON CONFLICT (event_id) DO NOTHING "
         "RETURNING event_id",
@@ -272,16 +275,16 @@ Applied apply_event(pqxx::work& w, const WebhookEvent& ev, std::string_view body
     if (ev.type != kIntentSucceeded && ev.type != kIntentFailed) return ignore("unhandled type");
 
     auto found =
-        w.exec_params("SELECT id::text FROM orders WHERE payment_intent_id = $1", ev.intent_id);
+        exec_prepared(w, "SELECT id::text FROM orders WHERE payment_intent_id = $1", ev.intent_id);
     // An intent a mismatched payment made the order let go of: whatever
     // succeeds on it now is not this order's payment (the order has a new
     // intent), so it is treated as a mismatch: recorded, refunded.
     bool retired = false;
     if (found.empty()) {
-        found = w.exec_params(
-            "SELECT order_id::text FROM payment_events WHERE intent_id = $1 "
-            "AND outcome = 'mismatch' AND order_id IS NOT NULL LIMIT 1",
-            ev.intent_id);
+        found = exec_prepared(w,
+                              "SELECT order_id::text FROM payment_events WHERE intent_id = $1 "
+                              "AND outcome = 'mismatch' AND order_id IS NOT NULL LIMIT 1",
+                              ev.intent_id);
         retired = !found.empty();
     }
     if (found.empty()) return ignore("unknown payment intent");
@@ -319,7 +322,8 @@ Applied apply_event(pqxx::work& w, const WebhookEvent& ev, std::string_view body
             // That intent has succeeded: the provider will not take a second
             // payment on it. The order lets go of it so that payments/init
             // asks for a new one (a new idempotency key, intent_attempt).
-            w.exec_params(
+            exec_prepared(
+                w,
                 "UPDATE orders SET payment_intent_id = NULL, payment_client_secret = NULL, "
                 "intent_attempt = intent_attempt + 1, updated_at = now() "
                 "WHERE id = $1 AND payment_intent_id = $2 AND status = 'PAYMENT_PENDING'",
@@ -408,10 +412,10 @@ WebhookResult complete_test_payment(Backends& b, const std::string& user_id,
                                     const std::string& intent_id, std::string_view outcome) {
     if (b.config.webhook_secrets.empty()) throw Error::unavailable("payment webhook");
     auto found = b.pg.transact([&](pqxx::work& w) {
-        return w.exec_params(
-            "SELECT id::text, user_id::text, total_cents, currency FROM orders "
-            "WHERE payment_intent_id = $1 AND payment_provider = 'test'",
-            intent_id);
+        return exec_prepared(w,
+                             "SELECT id::text, user_id::text, total_cents, currency FROM orders "
+                             "WHERE payment_intent_id = $1 AND payment_provider = 'test'",
+                             intent_id);
     });
     if (found.empty() || found[0][1].as<std::string>() != user_id)
         throw Error::not_found("payment intent");

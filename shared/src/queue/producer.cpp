@@ -4,6 +4,8 @@
 #include <set>
 
 #include "bazaar/error.hpp"
+#include "bazaar/pg.hpp"
+#include "bazaar/pg_prepared.hpp"
 #include "bazaar/queue/events.hpp"
 #include "bazaar/queue/job_json.hpp"
 #include "bazaar/queue/keys.hpp"
@@ -150,10 +152,11 @@ void add_in_transaction(pqxx::transaction_base& tx, std::string_view queue, cons
     validate_job(job);
     NewJob copy = job;
     if (copy.options.job_id.empty()) copy.options.job_id = "ob-" + uuid_v4();
-    tx.exec_params("INSERT INTO outbox (topic, payload) VALUES ($1, $2::jsonb)",
-                   outbox_topic(queue), job_to_json(copy).dump());
-    // Delivered at commit only, so the relay never wakes for a rolled-back job.
-    tx.exec0(std::string("NOTIFY ") + kOutboxChannel);
+    exec_prepared(tx, "INSERT INTO outbox (topic, payload) VALUES ($1, $2::jsonb)",
+                  outbox_topic(queue), job_to_json(copy).dump());
+    // Sent after the commit only, so the relay never wakes for a rolled-back
+    // job, and commits never wait on each other for it (pg.hpp).
+    notify_after_commit(tx, kOutboxChannel);
 }
 
 }  // namespace bazaar::queue
