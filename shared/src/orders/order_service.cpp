@@ -171,19 +171,6 @@ std::optional<Order> find_by_key(pqxx::work& w, const std::string& user_id,
     return one[0];
 }
 
-// This cart version, or this request's key, made an order already (the
-// caller, create_from_cart, tells the two apart: the key's order is returned).
-bool ordered_already(pqxx::work& w, const std::string& user_id, std::int64_t version,
-                     const std::string& key) {
-    return !exec_prepared(
-                w,
-                "SELECT 1 FROM orders WHERE user_id = $1 "
-                "AND (cart_version = $2 OR (idempotency_key = NULLIF($3, '') AND created_at > "
-                "now() - make_interval(secs => $4)))",
-                user_id, version, key, idempotency::kKeyTtlS)
-                .empty();
-}
-
 Error cart_already_ordered(std::int64_t version) {
     return Error(ErrorCode::kCartAlreadyOrdered,
                  "this cart (version " + std::to_string(version) +
@@ -237,33 +224,52 @@ constexpr const char* kHoldingOrders =
     "(o.status = 'PAYMENT_PENDING' OR (o.total_cents = 0 AND o.status IN ('PAID', "
     "'FULFILLING', 'SHIPPED', 'DELIVERED') AND o.created_at > now() - make_interval(secs => $2)))";
 
-// What the user's holding orders hold.
-Held read_held(pqxx::work& w, const std::string& user_id, int reservation_ttl_s) {
+// Where the user stands before this order, in one statement (one round
+// trip of the checkout's): what the holding orders hold, and whether this
+// cart version, or this request's key, made an order already (the caller,
+// create_from_cart, tells the two apart: the key's order is returned).
+struct Standing {
     Held held;
-    held.open_orders = exec_prepared1(w,
-                                      std::string("SELECT count(*) FROM orders o "
-                                                  "WHERE o.user_id = $1 AND ") +
-                                          kHoldingOrders,
-                                      user_id, reservation_ttl_s)[0]
-                           .as<std::int64_t>();
-    for (const auto& r :
-         exec_prepared(w,
-                       std::string("SELECT i.book_id, sum(i.quantity)::bigint FROM order_items i "
-                                   "JOIN orders o ON o.id = i.order_id "
-                                   "WHERE o.user_id = $1 AND ") +
-                           kHoldingOrders + " GROUP BY i.book_id",
-                       user_id, reservation_ttl_s))
-        held.units_by_book[r[0].as<std::int64_t>()] = r[1].as<std::int64_t>();
-    return held;
+    bool ordered_already = false;
+};
+
+Standing read_standing(pqxx::work& w, const std::string& user_id, int reservation_ttl_s,
+                       std::int64_t version, const std::string& key) {
+    auto r = exec_prepared1(
+        w,
+        std::string("WITH h AS (SELECT o.id FROM orders o WHERE o.user_id = $1 AND ") +
+            kHoldingOrders +
+            ") SELECT (SELECT count(*) FROM h), "
+            "EXISTS (SELECT 1 FROM orders WHERE user_id = $1 AND (cart_version = $3 OR "
+            "(idempotency_key = NULLIF($4, '') AND created_at > now() - make_interval(secs => "
+            "$5)))), "
+            "COALESCE((SELECT string_agg(book_id || ':' || units, ',') FROM (SELECT i.book_id, "
+            "sum(i.quantity)::bigint AS units FROM order_items i JOIN h ON h.id = i.order_id "
+            "GROUP BY i.book_id) u), '')",
+        user_id, reservation_ttl_s, version, key, idempotency::kKeyTtlS);
+    Standing s;
+    s.held.open_orders = r[0].as<std::int64_t>();
+    s.ordered_already = r[1].as<bool>();
+    std::string_view units = r[2].c_str();
+    while (!units.empty()) {
+        auto comma = units.find(',');
+        auto item = units.substr(0, comma);
+        auto colon = item.find(':');
+        s.held.units_by_book[std::stoll(std::string(item.substr(0, colon)))] =
+            std::stoll(std::string(item.substr(colon + 1)));
+        units = comma == std::string_view::npos ? std::string_view() : units.substr(comma + 1);
+    }
+    return s;
 }
 
 // The same under a per-user advisory lock held to the end of the
 // transaction: two checkouts of one user run one after the other from here
 // on, so both cannot pass a limit that only one fits.
-Held lock_and_read_held(pqxx::work& w, const std::string& user_id, int reservation_ttl_s) {
+Standing lock_and_read_standing(pqxx::work& w, const std::string& user_id, int reservation_ttl_s,
+                                std::int64_t version, const std::string& key) {
     exec_prepared(w, "SELECT pg_advisory_xact_lock(hashtextextended('bazaar:checkout:' || $1, 0))",
                   user_id);
-    return read_held(w, user_id, reservation_ttl_s);
+    return read_standing(w, user_id, reservation_ttl_s, version, key);
 }
 
 Error order_limit(const std::vector<LimitBreach>& breaches) {
@@ -296,10 +302,10 @@ Order checkout(Backends& b, const std::string& user_id, const BeforeCommit& befo
     const OrderLimits limits{b.config.order_max_open_per_user, b.config.order_max_units_per_user,
                              b.config.order_max_units_per_book};
     b.pg.transact([&](pqxx::work& w) {
-        if (ordered_already(w, user_id, version, idempotency_key))
-            throw cart_already_ordered(version);
-        auto breaches =
-            check_limits(limits, read_held(w, user_id, b.config.reservation_ttl_s), lines);
+        auto standing =
+            read_standing(w, user_id, b.config.reservation_ttl_s, version, idempotency_key);
+        if (standing.ordered_already) throw cart_already_ordered(version);
+        auto breaches = check_limits(limits, standing.held, lines);
         if (!breaches.empty()) throw order_limit(breaches);
     });
 
@@ -322,9 +328,9 @@ Order checkout(Backends& b, const std::string& user_id, const BeforeCommit& befo
             changes.clear();
             repriced.clear();
             paid.reset();
-            Held held = lock_and_read_held(w, user_id, b.config.reservation_ttl_s);
-            if (ordered_already(w, user_id, version, idempotency_key))
-                throw cart_already_ordered(version);
+            auto standing = lock_and_read_standing(w, user_id, b.config.reservation_ttl_s, version,
+                                                   idempotency_key);
+            if (standing.ordered_already) throw cart_already_ordered(version);
             std::string arr = "{";
             for (const auto& l : lines)
                 arr += (arr.size() > 1 ? "," : "") + std::to_string(l.book_id);
@@ -354,7 +360,7 @@ Order checkout(Backends& b, const std::string& user_id, const BeforeCommit& befo
                 throw Error(ErrorCode::kConflict,
                             "the cart holds books priced in different "
                             "currencies");
-            if (auto breaches = check_limits(limits, held, lines); !breaches.empty())
+            if (auto breaches = check_limits(limits, standing.held, lines); !breaches.empty())
                 throw order_limit(breaches);
             auto take = stock::take_in_transaction(w, lines);
             if (!take.shortages.empty()) throw out_of_stock(take.shortages);
