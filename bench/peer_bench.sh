@@ -73,8 +73,9 @@ buyers() {
 books() {
     local -a q
     if [[ $1 == ours ]]; then q=("${PSQL[@]}"); else q=("${PEER_PSQL[@]}"); fi
-    "${q[@]}" -c "INSERT INTO books (title, author, price_cents, stock)
-        SELECT 'Peer bench ' || g, 'B', 1000, $3 FROM generate_series(1, $2) g RETURNING id" | head -1
+    "${q[@]}" -c "WITH b AS (INSERT INTO books (title, author, price_cents, stock)
+        SELECT 'Peer bench ' || g, 'B', 1000, $3 FROM generate_series(1, $2) g RETURNING id)
+        SELECT min(id) FROM b"
 }
 
 base_of() { if [[ $1 == ours ]]; then echo "$BASE"; else echo "$PEER_HTTP"; fi; }

@@ -147,12 +147,14 @@ Begun begin(Pg& pg, const std::string& user_id, const std::string& key, const st
         // The lease needs no fsync of its own: the answer recorded under it
         // is written by a later, synchronous commit, and Postgres's WAL is
         // flushed in order, so that commit makes the lease durable too; a
-        // crash before it loses a lease whose request never committed.
-        w.exec0("SET LOCAL synchronous_commit TO off");
+        // crash before it loses a lease whose request never committed. So
+        // this transaction commits asynchronously (set_config(..., true) is
+        // SET LOCAL; run in the INSERT's FROM, it costs no round trip).
         auto ins = exec_prepared(
             w,
             "INSERT INTO idempotency_keys (user_id, key, request_hash, owner, locked_until) "
-            "VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::float8 / 1000)) "
+            "SELECT $1, $2, $3, $4, now() + make_interval(secs => $5::float8 / 1000) "
+            "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit "
             "ON CONFLICT DO NOTHING RETURNING 1",
             user_id, key, fp, owner, lease_ms);
         if (!ins.empty()) return {std::nullopt, Scope(user_id, key, owner)};

@@ -6,6 +6,7 @@
 #include "bazaar/error.hpp"
 #include "bazaar/log.hpp"
 #include "bazaar/metrics.hpp"
+#include "bazaar/pg_prepared.hpp"
 #include "bazaar/queue/job_json.hpp"
 #include "bazaar/queue/keys.hpp"
 #include "bazaar/queue/producer.hpp"
@@ -52,11 +53,12 @@ int relay_outbox(Pg& pg, Redis& redis, int limit, int max_attempts) {
     int set_aside = 0;
     int handled = pg.transact([&](pqxx::work& w) {
         set_aside = 0;
-        auto rows = w.exec_params(
-            "SELECT id, topic, payload::text FROM outbox "
-            "WHERE published_at IS NULL AND failed_at IS NULL AND topic LIKE 'job:%' "
-            "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-            limit);
+        auto rows =
+            exec_prepared(w,
+                          "SELECT id, topic, payload::text FROM outbox "
+                          "WHERE published_at IS NULL AND failed_at IS NULL AND topic LIKE 'job:%' "
+                          "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                          limit);
         if (rows.empty()) return 0;
         std::map<std::string, std::vector<Row>> by_queue;
         std::vector<std::int64_t> published;
@@ -97,8 +99,13 @@ int relay_outbox(Pg& pg, Redis& redis, int limit, int max_attempts) {
                 }
             }
         }
-        for (auto id : published)
-            w.exec_params("UPDATE outbox SET published_at = now() WHERE id = $1", id);
+        // One statement for the batch (a statement per row was a round trip each).
+        if (!published.empty()) {
+            std::string ids = "{";
+            for (auto id : published) ids += (ids.size() > 1 ? "," : "") + std::to_string(id);
+            exec_prepared(w, "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+                          ids + "}");
+        }
         for (const auto& [id, why] : invalid) {
             log::error("outbox row is not a valid job; set aside",
                        {{"outboxId", id}, {"error", why}});
