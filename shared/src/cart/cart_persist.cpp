@@ -1,42 +1,72 @@
 // The cart's durable copy: the cart-persist job's body (persist) and the
 // version-guarded write of a snapshot (write_snapshot). Why whole snapshots
 // and a version guard: see bazaar/cart/cart_service.hpp.
+#include <algorithm>
+
 #include "bazaar/cart/cart_service.hpp"
 #include "bazaar/pg_prepared.hpp"
 
 namespace bazaar::cart {
 
-bool write_snapshot(Pg& pg, const std::string& user_id, const Snapshot& s) {
-    std::string books = "{", quantities = "{";
-    for (const auto& [book, quantity] : s.items) {
-        books += (books.size() > 1 ? "," : "") + std::to_string(book);
-        quantities += (quantities.size() > 1 ? "," : "") + std::to_string(quantity);
+namespace {
+
+std::string pg_array(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (const auto& i : items) out += (out.size() > 1 ? "," : "") + i;
+    return out + "}";
+}
+
+}  // namespace
+
+// Three statements for the whole batch: the heads (the WHERE makes an older
+// or equal snapshot a no-op; the row lock taken orders concurrent writers of
+// one cart), then the lines of the heads written. Rows are taken in user id
+// order, so two writers never deadlock on them.
+int write_snapshots(Pg& pg, std::vector<UserSnapshot> carts) {
+    std::sort(carts.begin(), carts.end(),
+              [](const UserSnapshot& a, const UserSnapshot& b) { return a.user_id < b.user_id; });
+    std::vector<std::string> users, versions, times, line_users, books, quantities;
+    for (const auto& c : carts) {
+        users.push_back(c.user_id);
+        versions.push_back(std::to_string(c.snapshot.version));
+        times.push_back(std::to_string(c.snapshot.updated_at_ms));
+        for (const auto& [book, quantity] : c.snapshot.items) {
+            line_users.push_back(c.user_id);
+            books.push_back(std::to_string(book));
+            quantities.push_back(std::to_string(quantity));
+        }
     }
-    books += "}";
-    quantities += "}";
     return pg.transact([&](pqxx::work& w) {
-        // The row lock taken here orders concurrent writers of one cart; the
-        // WHERE makes an older or equal snapshot a no-op.
-        auto head =
+        auto written =
             exec_prepared(w,
                           "INSERT INTO carts (user_id, version, updated_at) "
-                          "VALUES ($1, $2, to_timestamp($3::double precision / 1000)) "
+                          "SELECT u, v, to_timestamp(t::double precision / 1000) "
+                          "FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS s(u, v, t) "
                           "ON CONFLICT (user_id) DO UPDATE SET version = EXCLUDED.version, "
                           "updated_at = EXCLUDED.updated_at WHERE carts.version < EXCLUDED.version "
-                          "RETURNING 1",
-                          user_id, s.version, s.updated_at_ms);
-        if (head.empty()) return false;
-        exec_prepared(w, "DELETE FROM cart_items WHERE user_id = $1", user_id);
-        // A line whose book row is gone for good is skipped (the FK would refuse it).
+                          "RETURNING user_id",
+                          pg_array(users), pg_array(versions), pg_array(times));
+        if (written.empty()) return 0;
+        std::vector<std::string> heads;
+        for (const auto& r : written) heads.push_back(r[0].as<std::string>());
+        const std::string head_array = pg_array(heads);
+        exec_prepared(w, "DELETE FROM cart_items WHERE user_id = ANY($1::uuid[])", head_array);
+        // A line whose book row is gone for good is skipped (the FK would
+        // refuse it). (A join with the heads, not `= ANY`: that is a scan of
+        // the array per line, quadratic in a 500-cart batch.)
         exec_prepared(
             w,
             "INSERT INTO cart_items (user_id, book_id, quantity) "
-            "SELECT $1, x.book, x.quantity FROM unnest($2::bigint[], $3::int[]) AS x(book, "
-            "quantity) "
-            "JOIN books b ON b.id = x.book",
-            user_id, books, quantities);
-        return true;
+            "SELECT x.u, x.book, x.quantity "
+            "FROM unnest($1::uuid[], $2::bigint[], $3::int[]) AS x(u, book, quantity) "
+            "JOIN books b ON b.id = x.book JOIN unnest($4::uuid[]) AS head(u) ON head.u = x.u",
+            pg_array(line_users), pg_array(books), pg_array(quantities), head_array);
+        return static_cast<int>(heads.size());
     });
+}
+
+bool write_snapshot(Pg& pg, const std::string& user_id, const Snapshot& s) {
+    return write_snapshots(pg, {{user_id, s}}) == 1;
 }
 
 const char* outcome_name(PersistOutcome o) {

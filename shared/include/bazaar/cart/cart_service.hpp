@@ -111,6 +111,13 @@ struct Snapshot {
 // Writes `s` as the user's Postgres cart if it is newer than the stored one;
 // returns whether it did. Lines of books that no longer exist are skipped.
 bool write_snapshot(Pg& pg, const std::string& user_id, const Snapshot& s);
+struct UserSnapshot {
+    std::string user_id;
+    Snapshot snapshot;
+};
+// The same for several carts in one transaction (the flusher's batch);
+// returns how many were newer and written.
+int write_snapshots(Pg& pg, std::vector<UserSnapshot> carts);
 
 enum class PersistOutcome { kWritten, kUpToDate, kNoLiveCart };
 const char* outcome_name(PersistOutcome o);
