@@ -243,13 +243,31 @@ enum class Clamp { kToStock, kKeepQuantity };
 // One line set from the catalog (the rest of the cart untouched).
 Change set_line(Backends& b, const std::string& user_id, const SetQuantity& in,
                 const cache::Piggyback* piggyback, Clamp clamp = Clamp::kToStock) {
-    CartBook book = find_book(b, in.book_id, piggyback);
     // Clamp to the live availability (API.md §4), not the cached figure: the
     // book's stock counter counts the checkouts in flight too. A counter not
     // loaded (no checkout of the book since the last reload) means no hold
     // either, and the cached figure is what Postgres committed: every stock
-    // change invalidates it (catalog::stock_changed).
-    if (auto live = orders::stock::available(b.redis, in.book_id)) book.stock = *live;
+    // change invalidates it (catalog::stock_changed). The counter is read in
+    // the book lookup's round trip, beside the route's rate limit.
+    cache::Piggyback with_counter;
+    if (piggyback) with_counter.commands = piggyback->commands;
+    const std::size_t counter_at = with_counter.commands.size();
+    with_counter.commands.push_back(orders::stock::available_command(in.book_id));
+    std::optional<Reply> counter;
+    with_counter.on_replies = [&](const std::vector<Reply>& replies) {
+        if (piggyback && piggyback->on_replies)
+            piggyback->on_replies(
+                replies.size() > counter_at
+                    ? std::vector<Reply>(replies.begin(),
+                                         replies.begin() + static_cast<std::ptrdiff_t>(counter_at))
+                    : replies);
+        if (replies.size() > counter_at) counter = replies[counter_at];
+    };
+    CartBook book = find_book(b, in.book_id, &with_counter);
+    // (no reply: Redis was down for the lookup; the change's script says so)
+    if (auto live = counter ? orders::stock::available_of(*counter)
+                            : orders::stock::available(b.redis, in.book_id))
+        book.stock = *live;
     if (clamp == Clamp::kKeepQuantity) book.stock = std::max(book.stock, in.quantity);
     std::vector<std::string> args{std::to_string(in.book_id),
                                   std::to_string(in.quantity),

@@ -261,10 +261,18 @@ int unload_all(Redis& redis) {
     return dropped;
 }
 
-std::optional<std::int64_t> available(Redis& redis, std::int64_t book_id) {
-    Reply r = redis.command({"HMGET", book_key(book_id), "a", "e"});
-    if (r.at(1).is_nil()) return std::nullopt;
+RedisArgs available_command(std::int64_t book_id) {
+    return RedisArgs{"HMGET", book_key(book_id), "a", "e"};
+}
+
+std::optional<std::int64_t> available_of(const Reply& r) {
+    if (r.is_error()) throw_reply_error(r);
+    if (r.size() < 2 || r.at(1).is_nil()) return std::nullopt;
     return r.at(0).integer();
+}
+
+std::optional<std::int64_t> available(Redis& redis, std::int64_t book_id) {
+    return available_of(redis.command(available_command(book_id)));
 }
 
 int sweep_holds(Pg& pg, Redis& redis, int limit) {

@@ -183,6 +183,9 @@ inline constexpr int kUnloadAllEverySweeps = 20;
 
 // The Redis counter of a book (nullopt: not loaded). Tests and admin.
 std::optional<std::int64_t> available(Redis& redis, std::int64_t book_id);
+// The same as a command to send in another round trip, and its reply read.
+RedisArgs available_command(std::int64_t book_id);
+std::optional<std::int64_t> available_of(const Reply& r);
 
 // bazaar-worker: finishes or returns holds past their lease (see above);
 // returns how many it handled.
