@@ -3,7 +3,8 @@
 // cart::kFlushIntervalMs (at once again after a full batch). Every worker
 // process runs one; two flushers claim disjoint batches (rules in
 // bazaar/cart/cart_flush.hpp). An outage is logged once while it lasts; the
-// marks wait in Redis.
+// marks wait in Redis. A failed round halves the next batch, a good one
+// doubles it back.
 #pragma once
 
 #include "background_thread.hpp"
