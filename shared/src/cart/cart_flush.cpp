@@ -1,10 +1,6 @@
 // The flusher's round (rules and the races they close: bazaar/cart/cart_flush.hpp).
 #include "bazaar/cart/cart_flush.hpp"
 
-#include <algorithm>
-#include <chrono>
-#include <pqxx/pqxx>
-
 #include "bazaar/cart/cart_service.hpp"
 #include "bazaar/error.hpp"
 #include "bazaar/log.hpp"
@@ -14,10 +10,11 @@ namespace bazaar::cart {
 
 namespace {
 
+// (Pg and Redis turn a broken connection, a timeout or a refusing server
+// into Error(kUnavailable).)
 bool is_outage(const std::exception& e) {
-    if (const auto* err = dynamic_cast<const Error*>(&e))
-        return err->code() == ErrorCode::kUnavailable;
-    return dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr;
+    const auto* err = dynamic_cast<const Error*>(&e);
+    return err && err->code() == ErrorCode::kUnavailable;
 }
 
 }  // namespace
@@ -36,31 +33,20 @@ FlushRound flush_dirty(Backends& b, int batch, std::int64_t lease_ms,
     if (users.size() == 0) return round;
     round.claimed = static_cast<int>(users.size());
 
-    std::vector<UserSnapshot> carts(users.size());
+    std::vector<std::string> claimed_users;
     std::vector<RedisArgs> reads;
     for (std::size_t i = 0; i < users.size(); ++i) {
-        carts[i].user_id = std::string(users.at(i).str());
-        reads.push_back(script_command("cart_persist_begin", {cart_key(carts[i].user_id)}, {}));
+        claimed_users.emplace_back(users.at(i).str());
+        reads.push_back(script_command("cart_persist_begin", {cart_key(claimed_users[i])}, {}));
     }
     auto replies = b.redis.pipeline(reads);
-    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
     std::vector<UserSnapshot> live;
-    for (std::size_t i = 0; i < carts.size(); ++i) {
+    for (std::size_t i = 0; i < claimed_users.size(); ++i) {
         Reply r = replies[i];
         if (is_noscript(r))
-            r = b.redis.eval_script("cart_persist_begin", {cart_key(carts[i].user_id)}, {});
+            r = b.redis.eval_script("cart_persist_begin", {cart_key(claimed_users[i])}, {});
         if (r.is_error()) throw Error::unavailable("cart snapshot: " + std::string(r.str()));
-        // No live cart: Redis lost it or it idled out; Postgres is the newest copy.
-        if (r.is_nil()) continue;
-        auto& s = carts[i].snapshot;
-        s.version = r.at(0).integer();
-        s.updated_at_ms = r.at(1).integer();
-        for (std::size_t k = 2; k + 1 < r.size(); k += 2)
-            s.items.emplace_back(parse_book_id(r.at(k).str()), r.at(k + 1).integer());
-        live.push_back({carts[i].user_id, s});
-        round.max_lag_ms = std::max(round.max_lag_ms, now_ms - s.updated_at_ms);
+        if (auto s = snapshot_of(r)) live.push_back({claimed_users[i], std::move(*s)});
     }
 
     if (!live.empty()) {
@@ -87,7 +73,7 @@ FlushRound flush_dirty(Backends& b, int batch, std::int64_t lease_ms,
         }
     }
     std::vector<std::string> done{claim};
-    for (const auto& c : carts) done.push_back(c.user_id);
+    done.insert(done.end(), claimed_users.begin(), claimed_users.end());
     b.redis.eval_script("cart_dirty_done", {dirty_key}, done);
     metrics::inc(metrics::Counter::kCartFlushWrites, static_cast<std::uint64_t>(round.written));
     metrics::inc(metrics::Counter::kCartFlushHanded,

@@ -4,19 +4,10 @@
 #include <algorithm>
 
 #include "bazaar/cart/cart_service.hpp"
+#include "bazaar/pg_array.hpp"
 #include "bazaar/pg_prepared.hpp"
 
 namespace bazaar::cart {
-
-namespace {
-
-std::string pg_array(const std::vector<std::string>& items) {
-    std::string out = "{";
-    for (const auto& i : items) out += (out.size() > 1 ? "," : "") + i;
-    return out + "}";
-}
-
-}  // namespace
 
 // Three statements for the whole batch: the heads (the WHERE makes an older
 // or equal snapshot a no-op; the row lock taken orders concurrent writers of
@@ -69,6 +60,16 @@ bool write_snapshot(Pg& pg, const std::string& user_id, const Snapshot& s) {
     return write_snapshots(pg, {{user_id, s}}) == 1;
 }
 
+std::optional<Snapshot> snapshot_of(const Reply& r) {
+    if (r.is_nil()) return std::nullopt;
+    Snapshot s;
+    s.version = r.at(0).integer();
+    s.updated_at_ms = r.at(1).integer();
+    for (std::size_t i = 2; i + 1 < r.size(); i += 2)
+        s.items.emplace_back(parse_book_id(r.at(i).str()), r.at(i + 1).integer());
+    return s;
+}
+
 const char* outcome_name(PersistOutcome o) {
     switch (o) {
         case PersistOutcome::kWritten:
@@ -85,13 +86,9 @@ PersistOutcome persist(Backends& b, const std::string& user_id) {
     Reply r = b.redis.eval_script("cart_persist_begin", {cart_key(user_id)}, {});
     // No live cart: Redis lost it (Postgres is then the newest copy there is,
     // and the next read rebuilds from it) or it idled out.
-    if (r.is_nil()) return PersistOutcome::kNoLiveCart;
-    Snapshot s;
-    s.version = r.at(0).integer();
-    s.updated_at_ms = r.at(1).integer();
-    for (std::size_t i = 2; i + 1 < r.size(); i += 2)
-        s.items.emplace_back(parse_book_id(r.at(i).str()), r.at(i + 1).integer());
-    return write_snapshot(b.pg, user_id, s) ? PersistOutcome::kWritten : PersistOutcome::kUpToDate;
+    auto s = snapshot_of(r);
+    if (!s) return PersistOutcome::kNoLiveCart;
+    return write_snapshot(b.pg, user_id, *s) ? PersistOutcome::kWritten : PersistOutcome::kUpToDate;
 }
 
 }  // namespace bazaar::cart

@@ -18,6 +18,7 @@
 #include "bazaar/orders/order_limits.hpp"
 #include "bazaar/payments/amounts.hpp"
 #include "bazaar/payments/payment_service.hpp"
+#include "bazaar/pg_array.hpp"
 #include "bazaar/pg_prepared.hpp"
 #include "bazaar/queue/producer.hpp"
 #include "bazaar/time.hpp"
@@ -58,12 +59,6 @@ Order order_of(const pqxx::row& r) {
     return o;
 }
 
-std::string pg_uuid_array(const std::vector<std::string>& ids) {
-    std::string out = "{";
-    for (const auto& id : ids) out += (out.size() > 1 ? "," : "") + id;
-    return out + "}";
-}
-
 void load_items(pqxx::work& w, std::vector<Order>& orders) {
     if (orders.empty()) return;
     std::map<std::string, Order*> by_id;
@@ -76,7 +71,7 @@ void load_items(pqxx::work& w, std::vector<Order>& orders) {
         w,
         "SELECT order_id::text, book_id, title, unit_price_cents, quantity FROM order_items "
         "WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, book_id",
-        pg_uuid_array(ids));
+        pg_array(ids));
     for (const auto& r : rows)
         by_id[r[0].as<std::string>()]->items.push_back(
             {r[1].as<std::int64_t>(), r[2].as<std::string>(), r[3].as<std::int64_t>(),

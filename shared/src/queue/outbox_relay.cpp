@@ -6,6 +6,7 @@
 #include "bazaar/error.hpp"
 #include "bazaar/log.hpp"
 #include "bazaar/metrics.hpp"
+#include "bazaar/pg_array.hpp"
 #include "bazaar/pg_prepared.hpp"
 #include "bazaar/queue/job_json.hpp"
 #include "bazaar/queue/keys.hpp"
@@ -100,12 +101,9 @@ int relay_outbox(Pg& pg, Redis& redis, int limit, int max_attempts) {
             }
         }
         // One statement for the batch (a statement per row was a round trip each).
-        if (!published.empty()) {
-            std::string ids = "{";
-            for (auto id : published) ids += (ids.size() > 1 ? "," : "") + std::to_string(id);
+        if (!published.empty())
             exec_prepared(w, "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
-                          ids + "}");
-        }
+                          pg_array(published));
         for (const auto& [id, why] : invalid) {
             log::error("outbox row is not a valid job; set aside",
                        {{"outboxId", id}, {"error", why}});

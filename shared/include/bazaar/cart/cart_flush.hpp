@@ -51,10 +51,9 @@ inline constexpr std::int64_t kFlushLeaseMs = 10000;
 RedisArgs mark_dirty_command(const std::string& user_id);
 
 struct FlushRound {
-    int claimed = 0;              // carts taken this round
-    int written = 0;              // snapshots newer than Postgres's, written
-    int handed_to_jobs = 0;       // carts Postgres refused on their own
-    std::int64_t max_lag_ms = 0;  // oldest change written: now - its updatedAt
+    int claimed = 0;         // carts taken this round
+    int written = 0;         // snapshots newer than Postgres's, written
+    int handed_to_jobs = 0;  // carts Postgres refused on their own
 };
 // One round: claim up to `batch` marked carts and write them. Throws
 // Error(kUnavailable) on an outage (the marks stay). `dirty_key`: another

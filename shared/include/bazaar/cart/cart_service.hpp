@@ -32,6 +32,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -118,6 +119,11 @@ struct UserSnapshot {
 // The same for several carts in one transaction (the flusher's batch);
 // returns how many were newer and written.
 int write_snapshots(Pg& pg, std::vector<UserSnapshot> carts);
+
+// The snapshot in a reply of lua/cart_persist_begin.lua; nullopt when there
+// is no live cart (Redis lost it, or it idled out: Postgres is then the
+// newest copy).
+std::optional<Snapshot> snapshot_of(const Reply& r);
 
 enum class PersistOutcome { kWritten, kUpToDate, kNoLiveCart };
 const char* outcome_name(PersistOutcome o);
